@@ -1,0 +1,68 @@
+"""Shared replies and error strings: the mirror of createSharedObjects() in server.c.
+
+Redis builds these once at startup so hot paths append a ready-made protocol string instead
+of formatting one.  Every error text a client can see lives here (or is formatted from a
+template here), so the wording is checked against Redis in one place.
+"""
+
+from __future__ import annotations
+
+CRLF = b"\r\n"
+
+ok = b"+OK\r\n"
+pong = b"+PONG\r\n"
+queued = b"+QUEUED\r\n"
+emptybulk = b"$0\r\n\r\n"
+czero = b":0\r\n"
+cone = b":1\r\n"
+cnegone = b":-1\r\n"
+emptyarray = b"*0\r\n"
+# RESP2 / RESP3 pairs, indexed by client.resp (2 or 3).
+null = {2: b"$-1\r\n", 3: b"_\r\n"}
+nullarray = {2: b"*-1\r\n", 3: b"_\r\n"}
+emptymap = {2: b"*0\r\n", 3: b"%0\r\n"}
+emptyset = {2: b"*0\r\n", 3: b"~0\r\n"}
+
+# Error replies, complete lines (the client sees them verbatim).
+wrongtypeerr = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+err = b"-ERR\r\n"
+nokeyerr = b"-ERR no such key\r\n"
+syntaxerr = b"-ERR syntax error\r\n"
+sameobjecterr = b"-ERR source and destination objects are the same\r\n"
+outofrangeerr = b"-ERR index out of range\r\n"
+noscripterr = b"-NOSCRIPT No matching script. Please use EVAL.\r\n"
+loadingerr = b"-LOADING Redis is loading the dataset in memory\r\n"
+masterdownerr = (b"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set "
+                 b"to 'no'.\r\n")
+bgsaveerr = (b"-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+             b"persist to disk. Commands that may modify the data set are disabled, because this "
+             b"instance is configured to report errors during writes if RDB snapshotting fails "
+             b"(stop-writes-on-bgsave-error option). Please check the Redis logs for details "
+             b"about the RDB error.\r\n")
+roslaveerr = b"-READONLY You can't write against a read only replica.\r\n"
+noautherr = b"-NOAUTH Authentication required.\r\n"
+oomerr = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+execaborterr = b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+noreplicaserr = b"-NOREPLICAS Not enough good replicas to write.\r\n"
+busykeyerr = b"-BUSYKEY Target key name already exists.\r\n"
+
+# Error texts used through add_reply_error (no leading '-' / trailing CRLF).
+NOT_INTEGER = "value is not an integer or out of range"
+NOT_FLOAT = "value is not a valid float"
+INCR_OVERFLOW = "increment or decrement would overflow"
+INVALID_EXPIRE = "invalid expire time in '%s' command"
+WRONG_ARGS = "wrong number of arguments for '%s' command"
+TIMEOUT_NEGATIVE = "timeout is negative"
+STRING_TOO_LONG = "string exceeds maximum allowed size (proto-max-bulk-len)"
+INVALID_PASSWORD = ("WRONGPASS invalid username-password pair or user is disabled.")
+DB_INDEX_OUT_OF_RANGE = "DB index is out of range"
+
+# Shared bulk headers for short lengths ("$<len>\r\n") and aggregate headers ("*<n>\r\n"),
+# like shared.bulkhdr / shared.mbulkhdr: formatting a length is the hot part of a reply.
+OBJ_SHARED_BULKHDR_LEN = 1024
+bulkhdr = [b"$%d\r\n" % i for i in range(OBJ_SHARED_BULKHDR_LEN)]
+mbulkhdr = [b"*%d\r\n" % i for i in range(OBJ_SHARED_BULKHDR_LEN)]
+maphdr = [b"%%%d\r\n" % i for i in range(OBJ_SHARED_BULKHDR_LEN)]
+sethdr = [b"~%d\r\n" % i for i in range(OBJ_SHARED_BULKHDR_LEN)]
+# Integer replies for the small integers, like shared.integers rendered once.
+integers = [b":%d\r\n" % i for i in range(10000)]
