@@ -173,7 +173,7 @@ def _special(name, parse, render, default, flags=MODIFIABLE):
 
 CONFIGS: list[StandardConfig] = [
     # networking
-    _special("bind", _parse_bind, _render_bind, "* -::*", MULTI_ARG),
+    _special("bind", _parse_bind, _render_bind, "127.0.0.1 -::1", MULTI_ARG),
     _i("port", 6379, 0, 65535, IMMUTABLE),
     _i("tcp-backlog", 511, 0, INT_MAX, IMMUTABLE),
     _i("timeout", 0, 0, INT_MAX),
@@ -321,7 +321,7 @@ def init_defaults(server) -> None:
     """initServerConfig's half that sets every config to its default."""
     server.client_obuf_limits = [[0, 0, 0], [256 << 20, 64 << 20, 60], [32 << 20, 8 << 20, 60]]
     server.save = []
-    server.bind = ["*", "-::*"]
+    server.bind = ["127.0.0.1", "-::1"]
     for cfg in CONFIGS:
         if cfg.kind == "special":
             if cfg.name in ("dir",):
@@ -330,7 +330,9 @@ def init_defaults(server) -> None:
             cfg.parse(server, str(cfg.default).split())
         else:
             setattr(server, cfg.attr, cfg.default)
-    server.bind = ["*", "-::*"]
+    # Divergence: redis-server with no config binds every interface (protected mode then
+    # refuses remote clients); tracered binds loopback only unless told otherwise.
+    server.bind = ["127.0.0.1", "-::1"]
     server.bind_is_default = True
 
 
