@@ -97,7 +97,8 @@ class EventLoop:
         if mask & AE_WRITABLE:
             fe.wfile_proc = proc
         fe.client_data = client_data
-        ev = (_EPOLLIN if fe.mask & AE_READABLE else 0) | (_EPOLLOUT if fe.mask & AE_WRITABLE else 0)
+        ev = (_EPOLLIN if fe.mask & AE_READABLE else 0) | \
+             (_EPOLLOUT if fe.mask & AE_WRITABLE else 0)
         if old_mask == AE_NONE:
             self.epoll.register(fd, ev)
         else:

@@ -76,7 +76,10 @@ PROTO_IOBUF_LEN = 1024 * 16
 READ_LEN = 1024 * 64
 NET_MAX_WRITES_PER_EVENT = 1024 * 64
 
-server = None  # set by server.init_server(); the global server state, as in Redis
+# The global server state (Redis's `server`), assigned by tracered.server (on import and
+# again in init_server, in case this module finished importing after it).
+server = None
+
 
 
 class Client:
@@ -353,7 +356,9 @@ def process_input_buffer(c: Client) -> None:
             if not argv:
                 continue  # "*0" or an empty inline line: nothing to run
             c.argv = argv
+            srv.current_client = c
             server_module.process_command(c)
+            srv.current_client = None
             if c.flags & CLIENT_MASTER and not (c.flags & CLIENT_BLOCKED):
                 srv.replication_master_applied(c)
     finally:

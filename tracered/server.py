@@ -30,7 +30,6 @@ from tracered.ae import AE_READABLE, EventLoop
 from tracered.commands import (
     CMD_ADMIN,
     CMD_DENYOOM,
-    CMD_FAST,
     CMD_LOADING,
     CMD_MAY_REPLICATE,
     CMD_NO_AUTH,
@@ -718,10 +717,12 @@ def listen_to_port() -> None:
 
 def init_server() -> None:
     """initServer: event loop, databases, command table, listening sockets, serverCron."""
-    from tracered import commands, db, object as obj
+    from tracered import commands, db
+    from tracered import object as obj
     from tracered.trace import probes
 
     srv = server
+    net.server = srv
     srv.pid = os.getpid()
     srv.el = EventLoop(srv.maxclients + 128)
     srv.db = [db.RedisDb(i) for i in range(srv.databases)]

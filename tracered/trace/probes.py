@@ -64,7 +64,8 @@ class ProbeInfo:
         return f"{self.redis_file}:{self.redis_line} @7.0.15"
 
     def __repr__(self) -> str:
-        return f"<probe {self.name} {self.redis_location} -> {self.tracered_file}:{self.tracered_line}>"
+        return (f"<probe {self.name} {self.redis_location} -> "
+                f"{self.tracered_file}:{self.tracered_line}>")
 
 
 # name -> ProbeInfo.  Seeded with the Redis 7.0.15 locations of the design-card and seed
