@@ -287,7 +287,8 @@ def test_string_match_len_pathological_is_bounded():
         for nocase in (False, True):
             start = time.perf_counter()
             assert string_match_len(pattern, string, nocase) is False
-            assert time.perf_counter() - start < 0.5, (pattern[:20], nocase)
+            # A hang guard, not a speed test: a backtracking matcher takes hours here.
+            assert time.perf_counter() - start < 5, (pattern[:20], nocase)
 
 
 def test_string_match_len_against_model_fuzz():

@@ -66,3 +66,14 @@ maphdr = [b"%%%d\r\n" % i for i in range(OBJ_SHARED_BULKHDR_LEN)]
 sethdr = [b"~%d\r\n" % i for i in range(OBJ_SHARED_BULKHDR_LEN)]
 # Integer replies for the small integers, like shared.integers rendered once.
 integers = [b":%d\r\n" % i for i in range(10000)]
+# SCAN-family reply for a missing key: cursor 0, no elements (shared.emptyscan).
+emptyscan = b"*2\r\n$1\r\n0\r\n*0\r\n"
+# t_string.c
+OFFSET_OUT_OF_RANGE = "offset is out of range"
+DECR_OVERFLOW = "decrement would overflow"
+INCR_NAN_OR_INF = "increment would produce NaN or Infinity"
+LCS_WRONG_TYPE = "The specified keys must contain string values"
+LCS_LEN_AND_IDX = "If you want both the length and indexes, please just use IDX."
+LCS_TOO_LONG = "String too long for LCS"
+LCS_TOO_MUCH_MEMORY = ("Insufficient memory, transient memory for LCS exceeds "
+                       "proto-max-bulk-len")
