@@ -30,7 +30,7 @@ import time
 from tracered import server as server_module
 from tracered import shared
 from tracered.ae import AE_READABLE, AE_WRITABLE
-from tracered.resp import ProtocolError, parse_inline, parse_multibulk
+from tracered.resp import MultibulkState, ProtocolError, parse_inline, parse_multibulk
 from tracered.trace.probes import probe
 
 # Client flags (server.h). Same bits, so a learner can compare with CLIENT LIST output.
@@ -93,7 +93,8 @@ class Client:
         "read_reploff", "reploff", "repl_ack_off", "repl_ack_time", "replstate",
         "slave_listening_port", "slave_addr", "slave_capa", "psync_initial_offset",
         "replpreamble", "repldbfd", "repldboff", "repldbsize", "trace_parent", "argv_len_sum",
-        "postponed", "paused_reads", "tracking", "client_cron_last_memory",
+        "postponed", "paused_reads", "tracking", "client_cron_last_memory", "mbulk",
+        "original_argv",
     )
 
     def __init__(self, conn: socket.socket | None) -> None:
@@ -109,7 +110,9 @@ class Client:
         self.flags = 0
         self.querybuf = bytearray()
         self.qb_need = 0            # don't re-parse until the buffer is this long
+        self.mbulk = MultibulkState()  # a half-received multibulk command (resp.py)
         self.argv: list[bytes] = []
+        self.original_argv: list[bytes] | None = None  # argv as sent, when rewritten
         self.argv_len_sum = 0
         self.cmd = None
         self.lastcmd = None
@@ -325,6 +328,7 @@ def process_input_buffer(c: Client) -> None:
     pos = 0
     n = len(buf)
     srv = server
+    mbulk = c.mbulk
     try:
         while pos < n:
             if c.flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP):
@@ -333,18 +337,29 @@ def process_input_buffer(c: Client) -> None:
                     srv.pause_blocks_client(c):
                 break
             try:
-                if buf[pos] == 42:  # '*'
+                # A resumed command starts mid-way (at a '$' line): Redis's c->reqtype.
+                if buf[pos] == 42 or mbulk.argv is not None:  # '*'
                     argv, npos = parse_multibulk(buf, pos, srv.proto_max_bulk_len,
                                                  not c.authenticated and srv.requirepass != "",
-                                                 c.flags & CLIENT_MASTER != 0)
+                                                 c.flags & CLIENT_MASTER != 0, mbulk)
                 else:
-                    argv, npos = parse_inline(buf, pos)
+                    argv, npos = parse_inline(buf, pos, c.flags & CLIENT_MASTER != 0)
             except ProtocolError as e:
-                add_reply_error(c, e.reply)
+                mbulk.reset()
+                if e.reply is not None:
+                    add_reply_error(c, e.reply)
                 set_protocol_error(c, e.reason, buf[pos:])
+                if e.reply is None:
+                    free_client_async(c)  # nothing to reply, so no reply to close after
                 pos = n
                 break
             if argv is None:
+                if mbulk.argv is not None and not c.flags & CLIENT_MASTER:
+                    # Arguments already parsed live in mbulk.argv: drop their bytes so the
+                    # next read does not copy them again (the master link keeps its stream
+                    # whole, like Redis, for the offsets of what it applied).
+                    pos += mbulk.offset
+                    mbulk.offset = 0
                 c.qb_need = npos - pos
                 break
             c.qb_need = 0
@@ -359,6 +374,8 @@ def process_input_buffer(c: Client) -> None:
             srv.current_client = c
             server_module.process_command(c)
             srv.current_client = None
+            if c.flags & (CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT):
+                reset_client_reply_skip(c)
             if c.flags & CLIENT_MASTER and not (c.flags & CLIENT_BLOCKED):
                 srv.replication_master_applied(c)
     finally:
@@ -367,6 +384,45 @@ def process_input_buffer(c: Client) -> None:
             qb.clear()
         elif pos:
             del qb[:pos]
+
+
+def reset_client_reply_skip(c: Client) -> None:
+    """The CLIENT REPLY SKIP half of resetClient: SKIP silences exactly one command, the
+    one after CLIENT REPLY SKIP (which sets SKIP_NEXT).  A command left blocked has not
+    replied yet, so it keeps the flags."""
+    if c.flags & CLIENT_BLOCKED:
+        return
+    c.flags &= ~CLIENT_REPLY_SKIP
+    if c.flags & CLIENT_REPLY_SKIP_NEXT:
+        c.flags = (c.flags | CLIENT_REPLY_SKIP) & ~CLIENT_REPLY_SKIP_NEXT
+
+
+def rewrite_client_command_vector(c: Client, argv: list[bytes]) -> None:
+    """rewriteClientCommandVector / replaceClientCommandVector: make ``argv`` the command
+    that call() propagates to the AOF and the replicas (and that EXEC records).
+
+    The reply has already been produced from the original arguments; only what happens after
+    the proc returns sees the new vector.  MONITOR and SLOWLOG still show what the client
+    sent (``original_argv``).  c.cmd follows argv[0] as in Redis.
+    """
+    from tracered import commands as cmdmod
+
+    if c.original_argv is None:
+        c.original_argv = c.argv
+    c.argv = argv
+    c.argv_len_sum = sum(len(a) for a in argv)
+    newcmd = cmdmod.lookup_command_by_name(argv[0])
+    if newcmd is not None:
+        c.cmd = newcmd
+
+
+def rewrite_client_command_argument(c: Client, i: int, val: bytes) -> None:
+    """rewriteClientCommandArgument: replace (or append, when i == argc) one argument."""
+    argv = list(c.argv)
+    if i >= len(argv):
+        argv.extend([b""] * (i + 1 - len(argv)))
+    argv[i] = val
+    rewrite_client_command_vector(c, argv)
 
 
 def set_protocol_error(c: Client, reason: str, rest: bytes) -> None:
@@ -413,16 +469,29 @@ def add_reply(c: Client, data: bytes) -> None:
         server.clients_pending_write.append(c)
 
 
+# Error codes Redis sends besides ERR.  A message is sent under its own code when it starts
+# with "-CODE" (Redis's convention) or with one of these words; anything else gets "ERR ",
+# so a message that merely begins with a capitalised word ("DB index is out of range")
+# is still an ERR, as in Redis's addReplyError.
+ERROR_CODES = frozenset((
+    "WRONGTYPE", "NOAUTH", "WRONGPASS", "NOPERM", "NOPROTO", "EXECABORT", "BUSY", "BUSYKEY",
+    "NOSCRIPT", "LOADING", "MASTERDOWN", "MISCONF", "READONLY", "OOM", "NOREPLICAS",
+    "NOTBUSY", "UNBLOCKED", "NOGROUP", "BUSYGROUP", "CROSSSLOT", "MOVED", "ASK", "TRYAGAIN",
+    "CLUSTERDOWN", "UNKILLABLE", "DENIED", "NOTSUPPORTED",
+))
+
+
 def add_reply_error(c: Client, msg: str) -> None:
-    """addReplyError: ``-ERR msg`` (or ``-CODE msg`` when msg starts with an upper-case code),
-    counted in INFO errorstats under its code."""
-    if msg.startswith("-"):
+    """addReplyError: ``-ERR msg``, or ``-CODE msg`` when msg is ``-CODE ...`` or starts with a
+    known error code; counted in INFO errorstats under its code."""
+    explicit = msg.startswith("-")
+    if explicit:
         msg = msg[1:]
     # Redis never lets a newline into an error line: it would break the protocol.
     if "\r" in msg or "\n" in msg:
         msg = msg.replace("\r", " ").replace("\n", " ")
     code = msg.split(" ", 1)[0]
-    if not code.isupper() or not code.isalpha() or code == msg:
+    if not (explicit or code in ERROR_CODES) or code == msg and not explicit:
         msg = "ERR " + msg
         code = "ERR"
     server.stat_total_error_replies += 1
@@ -457,7 +526,9 @@ def add_reply_bulk(c: Client, data: bytes) -> None:
     if n < 1024:
         add_reply(c, b"".join((shared.bulkhdr[n], data, b"\r\n")))
     else:
-        add_reply(c, b"$%d\r\n" % n + bytes(data) + b"\r\n")
+        # One copy (join), not two: it matters for a 50 MB GET.  Copying also snapshots a
+        # bytearray value that a later APPEND could change before the write.
+        add_reply(c, b"".join((b"$%d\r\n" % n, data, b"\r\n")))
 
 
 def bulk(data: bytes) -> bytes:
@@ -465,7 +536,7 @@ def bulk(data: bytes) -> bytes:
     n = len(data)
     if n < 1024:
         return b"".join((shared.bulkhdr[n], data, b"\r\n"))
-    return b"$%d\r\n" % n + bytes(data) + b"\r\n"
+    return b"".join((b"$%d\r\n" % n, data, b"\r\n"))
 
 
 def add_reply_bulk_or_null(c: Client, data: bytes | None) -> None:
@@ -569,7 +640,7 @@ def add_reply_help(c: Client, lines: list[str]) -> None:
     for ln in lines:
         add_reply_status(c, ln)
     add_reply_status(c, "HELP")
-    add_reply_status(c, "    Print this help.")
+    add_reply_status(c, "    Prints this help.")
 
 
 def add_reply_subcommand_syntax_error(c: Client) -> None:
@@ -626,7 +697,9 @@ def write_to_client(c: Client, handler_installed: bool) -> bool:
             free_client(c)
             return False
         return True
-    rest = data[nwritten:]
+    # A view, not a copy: a big reply drained by many partial sends would otherwise copy
+    # its remaining bytes each time (quadratic in the reply size).
+    rest = memoryview(data)[nwritten:]
     c.reply = [rest]
     c.reply_bytes = len(rest)
     if not handler_installed:
@@ -752,11 +825,15 @@ def cat_client_info_string(c: Client) -> str:
     name = c.name.decode(errors="replace") if c.name else ""
     lastcmd = c.lastcmd.fullname if c.lastcmd else "NULL"
     qbuf = len(c.querybuf)
+    # argv-mem: the arguments a client holds right now: its running or blocked command
+    # (Redis frees argv once a command completes, so an idle client shows 0).
+    argv_mem = sum(map(len, c.argv)) if (c is server.current_client or
+                                         c.flags & CLIENT_BLOCKED) else 0
     return (f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} name={name} "
             f"age={int(now - c.ctime)} idle={int(now - c.lastinteraction)} "
             f"flags={client_flags_string(c)} db={c.db.id} sub={len(c.pubsub_channels)} "
             f"psub={len(c.pubsub_patterns)} ssub=0 multi={multi} qbuf={qbuf} qbuf-free=0 "
-            f"argv-mem={c.argv_len_sum} multi-mem=0 rbs=1024 rbp=0 obl=0 "
+            f"argv-mem={argv_mem} multi-mem=0 rbs=1024 rbp=0 obl=0 "
             f"oll={len(c.reply)} omem={c.reply_bytes} tot-mem={c.reply_bytes + qbuf + 1024} "
             f"events={events} cmd={lastcmd} user={c.user} redir=-1 resp={c.resp}")
 

@@ -22,6 +22,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 
 from tracered import REDIS_VERSION, __version__, shared, util
@@ -387,6 +388,12 @@ def call(c: net.Client, flags: int = CMD_CALL_FULL) -> None:
     """call: run the command proc, then account for it and propagate its effects."""
     srv = server
     cmd = c.cmd
+    # FORCE_REPL/FORCE_AOF are per-call: a command sets them to propagate even without a
+    # change to the dataset (FLUSHALL on an empty server); the caller's are restored after.
+    old_force = c.flags & (net.CLIENT_FORCE_AOF | net.CLIENT_FORCE_REPL |
+                           net.CLIENT_PREVENT_AOF_PROP | net.CLIENT_PREVENT_REPL_PROP)
+    c.flags &= ~(net.CLIENT_FORCE_AOF | net.CLIENT_FORCE_REPL | net.CLIENT_PREVENT_AOF_PROP |
+                 net.CLIENT_PREVENT_REPL_PROP)
     dirty = srv.dirty
     errs = srv.stat_total_error_replies
     prev_client = srv.executing_client
@@ -418,18 +425,27 @@ def call(c: net.Client, flags: int = CMD_CALL_FULL) -> None:
             0 <= srv.slowlog_log_slower_than <= duration and not cmd.flags & CMD_SKIP_SLOWLOG:
         slowlog_push(c, duration)
     if srv.monitors and not cmd.flags & (CMD_SKIP_MONITOR | CMD_ADMIN):
-        replication_feed_monitors(c, c.db.id, c.argv)
+        replication_feed_monitors(c, c.db.id, c.original_argv or c.argv)
     if flags & CMD_CALL_STATS:
         real.microseconds += duration
         real.calls += 1
-    if flags & CMD_CALL_PROPAGATE and dirty and srv.propagate_hooks and cmd.name != "exec":
-        target = PROPAGATE_AOF | PROPAGATE_REPL
+    if flags & CMD_CALL_PROPAGATE and srv.propagate_hooks and cmd.name != "exec" and \
+            (dirty or cflags & (net.CLIENT_FORCE_REPL | net.CLIENT_FORCE_AOF)):
+        target = PROPAGATE_AOF | PROPAGATE_REPL if dirty else 0
+        if cflags & net.CLIENT_FORCE_REPL:
+            target |= PROPAGATE_REPL
+        if cflags & net.CLIENT_FORCE_AOF:
+            target |= PROPAGATE_AOF
         if cflags & net.CLIENT_PREVENT_REPL_PROP or not flags & CMD_CALL_PROPAGATE_REPL:
             target &= ~PROPAGATE_REPL
         if cflags & net.CLIENT_PREVENT_AOF_PROP or not flags & CMD_CALL_PROPAGATE_AOF:
             target &= ~PROPAGATE_AOF
         if target:
             srv.also_propagate.append((c.db.id, c.argv, target))
+    c.flags = (c.flags & ~(net.CLIENT_FORCE_AOF | net.CLIENT_FORCE_REPL |
+                           net.CLIENT_PREVENT_AOF_PROP | net.CLIENT_PREVENT_REPL_PROP)) | old_force
+    if c.original_argv is not None and not cflags & net.CLIENT_BLOCKED:
+        c.original_argv = None  # freeClientOriginalArgv
     srv.stat_numcommands += 1
     if srv.in_nested_call == 0 and srv.also_propagate:
         propagate_pending_commands()
@@ -517,7 +533,7 @@ def sds_cat_repr(s: bytes) -> bytes:
 def slowlog_push(c: net.Client, duration: int) -> None:
     """slowlogPushEntryIfNeeded: keep the newest slowlog-max-len entries; arguments are cut
     to 32 and each argument to 128 bytes, as in slowlog.c."""
-    argv = c.argv
+    argv = c.original_argv or c.argv
     args = []
     argc = min(len(argv), 32)
     for i in range(argc):
@@ -821,6 +837,10 @@ def _sig_shutdown_handler(signum, frame) -> None:
 
 
 def setup_signal_handlers() -> None:
+    # Python delivers signals to the main thread only; when the server loop runs on a
+    # worker thread (the TUI owns the main thread) the UI handles quitting instead.
+    if threading.current_thread() is not threading.main_thread():
+        return
     signal.signal(signal.SIGTERM, _sig_shutdown_handler)
     signal.signal(signal.SIGINT, _sig_shutdown_handler)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)

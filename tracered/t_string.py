@@ -40,7 +40,6 @@ rewritten vector of a rewritten command (Redis shows what the client sent).
 
 from __future__ import annotations
 
-from tracered import commands as cmdmod
 from tracered import db as dbmod
 from tracered import networking as net
 from tracered import object as obj
@@ -85,30 +84,9 @@ _UNLINK = b"UNLINK"
 # Client command vector rewriting (networking.c)
 # --------------------------------------------------------------------------------------------
 
-def rewrite_client_command_vector(c: net.Client, argv: list[bytes]) -> None:
-    """rewriteClientCommandVector / replaceClientCommandVector: make ``argv`` the command
-    that call() propagates to the AOF and the replicas (and that EXEC records).
-
-    The reply has already been produced from the original arguments; only what happens after
-    the proc returns sees the new vector.  c.cmd follows argv[0] as in Redis.
-    """
-    c.argv = argv
-    total = 0
-    for a in argv:
-        total += len(a)
-    c.argv_len_sum = total
-    newcmd = cmdmod.lookup_command_by_name(argv[0])
-    if newcmd is not None:
-        c.cmd = newcmd
-
-
-def rewrite_client_command_argument(c: net.Client, i: int, val: bytes) -> None:
-    """rewriteClientCommandArgument: replace (or append, when i == argc) one argument."""
-    argv = list(c.argv)
-    if i >= len(argv):
-        argv.extend([b""] * (i + 1 - len(argv)))
-    argv[i] = val
-    rewrite_client_command_vector(c, argv)
+# rewriteClientCommandVector lives in networking.py, as in Redis; re-exported for callers.
+rewrite_client_command_vector = net.rewrite_client_command_vector
+rewrite_client_command_argument = net.rewrite_client_command_argument
 
 
 # --------------------------------------------------------------------------------------------
