@@ -27,7 +27,6 @@ import errno
 import socket
 import time
 
-from tracered import server as server_module
 from tracered import shared
 from tracered.ae import AE_READABLE, AE_WRITABLE
 from tracered.resp import MultibulkState, ProtocolError, parse_inline, parse_multibulk
@@ -849,3 +848,8 @@ def get_all_clients_info_string(ctype: int | None = None) -> str:
 
 def errno_is_transient(e: OSError) -> bool:
     return e.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
+
+
+# Imported last: tracered.server imports this module, and its module-level code reads the
+# constants above, so they must exist before the cycle closes.
+from tracered import server as server_module  # noqa: E402

@@ -388,12 +388,12 @@ def call(c: net.Client, flags: int = CMD_CALL_FULL) -> None:
     """call: run the command proc, then account for it and propagate its effects."""
     srv = server
     cmd = c.cmd
-    # FORCE_REPL/FORCE_AOF are per-call: a command sets them to propagate even without a
-    # change to the dataset (FLUSHALL on an empty server); the caller's are restored after.
-    old_force = c.flags & (net.CLIENT_FORCE_AOF | net.CLIENT_FORCE_REPL |
-                           net.CLIENT_PREVENT_AOF_PROP | net.CLIENT_PREVENT_REPL_PROP)
-    c.flags &= ~(net.CLIENT_FORCE_AOF | net.CLIENT_FORCE_REPL | net.CLIENT_PREVENT_AOF_PROP |
-                 net.CLIENT_PREVENT_REPL_PROP)
+    # FORCE_REPL/FORCE_AOF/PREVENT_* are per call: a command sets them to propagate without
+    # a change to the dataset (FLUSHALL on an empty server) or to stop propagation; the
+    # caller's are put back afterwards (a script calling commands keeps its own).
+    old_prop = c.flags & _PROP_FLAGS
+    if old_prop:
+        c.flags &= ~_PROP_FLAGS
     dirty = srv.dirty
     errs = srv.stat_total_error_replies
     prev_client = srv.executing_client
@@ -401,12 +401,12 @@ def call(c: net.Client, flags: int = CMD_CALL_FULL) -> None:
     if srv.fixed_time_expire == 0:
         # Keys expire against one clock reading per top-level command (fixed_time_expire),
         # so a command sees a consistent keyspace.
-        now = time.time()
+        now = _time()
         srv.unixtime = int(now)
         srv.mstime = int(now * 1000)
     srv.fixed_time_expire += 1
-    start = time.perf_counter_ns()
     srv.in_nested_call += 1
+    start = _perf_ns()
     try:
         cmd.proc(c)
     except Exception as e:  # noqa: BLE001 - a bug in one command must not kill the server
@@ -415,22 +415,21 @@ def call(c: net.Client, flags: int = CMD_CALL_FULL) -> None:
         srv.in_nested_call -= 1
         srv.fixed_time_expire -= 1
         srv.executing_client = prev_client
-    duration = (time.perf_counter_ns() - start) // 1000
+    duration = (_perf_ns() - start) // 1000
     dirty = srv.dirty - dirty
-    real = cmd
     if srv.stat_total_error_replies != errs:
-        real.failed_calls += 1
+        cmd.failed_calls += 1
     cflags = c.flags
-    if flags & CMD_CALL_SLOWLOG and not cflags & net.CLIENT_BLOCKED and \
-            0 <= srv.slowlog_log_slower_than <= duration and not cmd.flags & CMD_SKIP_SLOWLOG:
+    if flags & CMD_CALL_SLOWLOG and 0 <= srv.slowlog_log_slower_than <= duration and \
+            not cflags & _CLIENT_BLOCKED and not cmd.flags & CMD_SKIP_SLOWLOG:
         slowlog_push(c, duration)
     if srv.monitors and not cmd.flags & (CMD_SKIP_MONITOR | CMD_ADMIN):
         replication_feed_monitors(c, c.db.id, c.original_argv or c.argv)
     if flags & CMD_CALL_STATS:
-        real.microseconds += duration
-        real.calls += 1
-    if flags & CMD_CALL_PROPAGATE and srv.propagate_hooks and cmd.name != "exec" and \
-            (dirty or cflags & (net.CLIENT_FORCE_REPL | net.CLIENT_FORCE_AOF)):
+        cmd.microseconds += duration
+        cmd.calls += 1
+    if (dirty or cflags & _FORCE_FLAGS) and flags & CMD_CALL_PROPAGATE and \
+            srv.propagate_hooks and cmd.name != "exec":
         target = PROPAGATE_AOF | PROPAGATE_REPL if dirty else 0
         if cflags & net.CLIENT_FORCE_REPL:
             target |= PROPAGATE_REPL
@@ -442,13 +441,22 @@ def call(c: net.Client, flags: int = CMD_CALL_FULL) -> None:
             target &= ~PROPAGATE_AOF
         if target:
             srv.also_propagate.append((c.db.id, c.argv, target))
-    c.flags = (c.flags & ~(net.CLIENT_FORCE_AOF | net.CLIENT_FORCE_REPL |
-                           net.CLIENT_PREVENT_AOF_PROP | net.CLIENT_PREVENT_REPL_PROP)) | old_force
-    if c.original_argv is not None and not cflags & net.CLIENT_BLOCKED:
+    if cflags & _PROP_FLAGS or old_prop:
+        c.flags = (c.flags & ~_PROP_FLAGS) | old_prop
+    if c.original_argv is not None and not cflags & _CLIENT_BLOCKED:
         c.original_argv = None  # freeClientOriginalArgv
     srv.stat_numcommands += 1
-    if srv.in_nested_call == 0 and srv.also_propagate:
+    if srv.also_propagate and srv.in_nested_call == 0:
         propagate_pending_commands()
+
+
+# Hot-path constants and clock functions bound once (each module attribute lookup costs
+# tens of nanoseconds, and call() runs for every command).
+_FORCE_FLAGS = net.CLIENT_FORCE_AOF | net.CLIENT_FORCE_REPL
+_PROP_FLAGS = _FORCE_FLAGS | net.CLIENT_PREVENT_AOF_PROP | net.CLIENT_PREVENT_REPL_PROP
+_CLIENT_BLOCKED = net.CLIENT_BLOCKED
+_time = time.time
+_perf_ns = time.perf_counter_ns
 
 
 def _command_crashed(c: net.Client, e: Exception) -> None:
