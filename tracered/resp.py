@@ -8,20 +8,45 @@ offset and gets back one command, "need more data", or a :class:`ProtocolError`.
 Buffers are consumed by offset, never by slicing the front off (which would copy the rest
 of the buffer for every command and make a pipelined read O(n^2)).
 
-Divergence: Redis keeps partial parse state (multibulklen, bulklen) in the client so a
-half-received command is not re-scanned.  Here a half-received command is re-parsed from
-its start when more data arrives, but the caller learns how many bytes the command needs
-(``need``) and does not retry until that many have arrived, so a 500 MB value received in
-64 KB reads is parsed twice, not 8000 times.
+A half-received multibulk command keeps its progress in a :class:`MultibulkState` owned by
+the caller (Redis keeps the same three facts in the client: ``argv``, ``multibulklen`` and
+the query buffer position).  Without it, every read of a command with many arguments would
+re-parse all the arguments already seen: a 200k-argument RPUSH arriving in 64 KB reads costs
+seconds instead of milliseconds.  The parser also reports ``need``, the buffer length below
+which retrying is pointless, so a 500 MB value received in 64 KB reads is not re-scanned
+8000 times.
+
+Quirks kept on purpose, because clients and tests can see them:
+
+- Redis looks for a line end with ``strchr``, which stops at a NUL byte.  A header line or
+  an inline line holding a NUL before its line end is therefore never seen as complete: the
+  client waits (and is cut off with "too big ... string" past 64 KB), it does not get
+  "invalid multibulk length".
+- The two bytes after a bulk payload are skipped, not checked to be ``\\r\\n``.
+- ``*0`` and ``*-1`` (any count <= 0) are empty commands: nothing runs and nothing is
+  replied.
+
+The "expected '$', got 'X'" text carries the offending byte as is, like Redis's ``%c``; it is
+handed back as a str holding that byte as a surrogate escape (see :func:`_byte_str`), so
+encoding the reply with ``surrogateescape`` restores the raw byte.
+
+Divergence: Redis avoids copying an argument of 32 KB or more (PROTO_MBULK_BIG_ARG) by
+handing its query buffer over as the argument; here every argument is one slice (one copy),
+which Python cannot avoid while arguments are immutable ``bytes``.
 """
 
 from __future__ import annotations
+
+from tracered.trace.probes import probe
 
 # Limits from server.h.  The inline limit bounds any line we wait for: a header line or an
 # inline command longer than this with no newline is an attack or a bug, not a request.
 PROTO_INLINE_MAX_SIZE = 1024 * 64
 PROTO_MBULK_BIG_ARG = 1024 * 32
 INT_MAX = 2**31 - 1
+# authRequired(): before AUTH a client may only send small commands (networking.c).
+UNAUTH_MAX_MULTIBULK = 10
+UNAUTH_MAX_BULK = 16384
 
 # Header lines ("*3", "$5") are overwhelmingly small numbers: looking the digits up in a
 # table is faster than int() and as strict as string2ll (no '+', no spaces, no leading
@@ -30,13 +55,45 @@ _SMALL = {str(i).encode(): i for i in range(0, 10000)}
 
 
 class ProtocolError(Exception):
-    """A malformed request.  ``reply`` is the error text sent to the client (Redis's wording);
+    """A malformed request.  ``reply`` is the error text sent to the client (Redis's wording),
+    or None when Redis closes the connection without replying (a master speaking inline);
     ``reason`` is the short text Redis logs in setProtocolError."""
 
-    def __init__(self, reply: str, reason: str) -> None:
-        super().__init__(reply)
+    def __init__(self, reply: str | None, reason: str) -> None:
+        super().__init__(reply or reason)
         self.reply = reply
         self.reason = reason
+
+
+class MultibulkState:
+    """The progress of one half-received multibulk command (Redis: ``c->argv``,
+    ``c->multibulklen``, ``c->qb_pos``).
+
+    Contract: the caller feeds the unparsed tail of its buffer again, with more bytes
+    appended, passing the same state; ``pos`` is where the partial command started.  The
+    caller may drop the first ``offset`` bytes of that tail (their arguments are already in
+    ``argv``) if it then sets ``offset`` to 0: the next call resumes at ``pos`` on a ``$``
+    line, which is how networking.py keeps a command with many arguments from being copied
+    again on every read.  Whoever throws the tail away must call :meth:`reset`.
+    """
+
+    __slots__ = ("argv", "multibulklen", "offset")
+
+    def __init__(self) -> None:
+        self.argv: list[bytes] | None = None  # None: no command in progress
+        self.multibulklen = 0                 # arguments still to read
+        self.offset = 0                       # where the next header starts, from the '*'
+
+    def reset(self) -> None:
+        self.argv = None
+        self.multibulklen = 0
+        self.offset = 0
+
+    def __repr__(self) -> str:
+        if self.argv is None:
+            return "<MultibulkState idle>"
+        return (f"<MultibulkState args={len(self.argv)} missing={self.multibulklen} "
+                f"offset={self.offset}>")
 
 
 def _strict_ll(b: bytes) -> int | None:
@@ -63,57 +120,107 @@ def _strict_ll(b: bytes) -> int | None:
     return v
 
 
-def parse_multibulk(buf: bytes, pos: int, max_bulk: int, auth_required: bool,
-                    is_master: bool = False) -> tuple[list[bytes] | None, int]:
-    """Parse one ``*`` command starting at ``buf[pos]``.
+def _byte_str(b: int) -> str:
+    """One byte as a str that encodes back to the same byte with 'surrogateescape'."""
+    return bytes((b,)).decode("utf-8", "surrogateescape")
 
-    Returns ``(argv, newpos)`` for a whole command (``argv`` may be empty for ``*0``), or
-    ``(None, need)`` when more bytes are needed: ``need`` is a lower bound on the total buffer
-    length (from ``pos``'s buffer start) before a retry can succeed.  Raises ProtocolError.
+
+def _no_line_yet(buf: bytes, start: int, reply: str, reason: str) -> tuple[None, int]:
+    """What Redis does while a line has no end: wait, unless more than 64 KB are already
+    buffered after ``start`` (then the line can only be garbage)."""
+    n = len(buf)
+    if n - start > PROTO_INLINE_MAX_SIZE:
+        raise ProtocolError(reply, reason)
+    return None, n + 1
+
+
+_BULK_TOO_BIG = ("Protocol error: too big bulk count string", "too big bulk count string")
+_MBULK_TOO_BIG = ("Protocol error: too big mbulk count string", "too big mbulk count string")
+
+
+@probe("processMultibulkBuffer")
+def parse_multibulk(buf: bytes, pos: int, max_bulk: int, auth_required: bool,
+                    is_master: bool = False, state: MultibulkState | None = None
+                    ) -> tuple[list[bytes] | None, int]:
+    """processMultibulkBuffer: parse one ``*`` command starting at ``buf[pos]``.
+
+    Returns ``(argv, newpos)`` for a whole command (``argv`` is empty for ``*0``/``*-1``), or
+    ``(None, need)`` when more bytes are needed: ``need`` is the buffer length (counted from
+    the same buffer start) below which a retry cannot succeed.  Raises ProtocolError.
+
+    ``max_bulk`` is proto-max-bulk-len (not applied to the master link, as in Redis); it
+    must be at least 10000 (the config minimum is 1 MB), since lengths below that take a
+    fast path that skips the check;
+    ``auth_required`` enables the small pre-AUTH limits.  With ``state``, a partial command's
+    progress is saved there and the next call resumes instead of starting over.
     """
     n = len(buf)
-    nl = buf.find(b"\r", pos)
-    if nl < 0 or nl + 1 >= n:
-        if n - pos > PROTO_INLINE_MAX_SIZE:
-            raise ProtocolError("Protocol error: too big mbulk count string",
-                                "too big mbulk count string")
-        return None, n + 1
-    count = _SMALL.get(buf[pos + 1:nl])
-    if count is None:
-        count = _strict_ll(buf[pos + 1:nl])
-        if count is None or count > INT_MAX:
-            raise ProtocolError("Protocol error: invalid multibulk length", "invalid mbulk count")
-    if count > 10 and auth_required:
-        raise ProtocolError("Protocol error: unauthenticated multibulk length",
-                            "unauth mbulk count")
-    p = nl + 2
-    if count <= 0:
-        return [], p
-    argv: list[bytes] = []
+    if state is not None and state.argv is not None:
+        # Resume where the last call stopped (a caller that dropped its buffer without a
+        # reset gets, at worst, a protocol error: the bytes there are not a '$' line).
+        if pos + state.offset <= n:
+            argv = state.argv
+            p = pos + state.offset
+            left = state.multibulklen
+            state.argv = None
+        else:
+            state.reset()
+            return parse_multibulk(buf, pos, max_bulk, auth_required, is_master, state)
+    else:
+        nl = buf.find(b"\r", pos)
+        if nl < 0:
+            return _no_line_yet(buf, pos, *_MBULK_TOO_BIG)
+        if nl + 1 >= n:
+            return None, n + 1  # the '\n' (or whatever byte stands for it) is missing
+        count = _SMALL.get(buf[pos + 1:nl])
+        if count is None:
+            count = _strict_ll(buf[pos + 1:nl])
+            if count is None or count > INT_MAX:
+                if buf.find(b"\0", pos, nl) >= 0:  # strchr never saw this line end
+                    return _no_line_yet(buf, pos, *_MBULK_TOO_BIG)
+                raise ProtocolError("Protocol error: invalid multibulk length",
+                                    "invalid mbulk count")
+        if count > UNAUTH_MAX_MULTIBULK and auth_required:
+            raise ProtocolError("Protocol error: unauthenticated multibulk length",
+                                "unauth mbulk count")
+        p = nl + 2
+        if count <= 0:
+            return [], p
+        argv = []
+        left = count
     append = argv.append
     small = _SMALL
     find = buf.find
-    for _ in range(count):
+    for i in range(left):
         nl = find(b"\r", p)
-        if nl < 0 or nl + 1 >= n:
-            if n - p > PROTO_INLINE_MAX_SIZE:
-                raise ProtocolError("Protocol error: too big bulk count string",
-                                    "too big bulk count string")
+        if nl < 0 or nl + 1 >= n or (buf[p] != 36 and find(b"\0", p, nl) >= 0):
+            # No whole header line yet (a NUL before the '\r' hides it, as for strchr).
+            if nl < 0 or nl + 1 < n:
+                _no_line_yet(buf, p, *_BULK_TOO_BIG)
+            if state is not None:
+                state.argv, state.multibulklen, state.offset = argv, left - i, p - pos
             return None, n + 1
         if buf[p] != 36:  # '$'
-            raise ProtocolError("Protocol error: expected '$', got '%s'" % chr(buf[p]),
+            raise ProtocolError("Protocol error: expected '$', got '%s'" % _byte_str(buf[p]),
                                 "expected $ but got something else")
         ln = small.get(buf[p + 1:nl])
         if ln is None:
             ln = _strict_ll(buf[p + 1:nl])
+            if ln is None and find(b"\0", p, nl) >= 0:
+                _no_line_yet(buf, p, *_BULK_TOO_BIG)
+                if state is not None:
+                    state.argv, state.multibulklen, state.offset = argv, left - i, p - pos
+                return None, n + 1
             if ln is None or ln < 0 or (not is_master and ln > max_bulk):
                 raise ProtocolError("Protocol error: invalid bulk length", "invalid bulk length")
-        if ln > 16384 and auth_required:
-            raise ProtocolError("Protocol error: unauthenticated bulk length",
-                                "unauth bulk length")
+            if ln > UNAUTH_MAX_BULK and auth_required:
+                raise ProtocolError("Protocol error: unauthenticated bulk length",
+                                    "unauth bulk length")
         start = nl + 2
         end = start + ln
         if end + 2 > n:
+            if state is not None:
+                state.argv, state.multibulklen, state.offset = argv, left - i, p - pos
             return None, end + 2
         append(buf[start:end])
         # Like Redis, the two bytes after the payload are skipped, not checked.
@@ -121,13 +228,19 @@ def parse_multibulk(buf: bytes, pos: int, max_bulk: int, auth_required: bool,
     return argv, p
 
 
-def parse_inline(buf: bytes, pos: int) -> tuple[list[bytes] | None, int]:
-    """Parse one inline command (a text line).  Same return contract as parse_multibulk."""
+@probe("processInlineBuffer")
+def parse_inline(buf: bytes, pos: int, is_master: bool = False
+                 ) -> tuple[list[bytes] | None, int]:
+    """processInlineBuffer: parse one inline command (a text line ending in ``\\n`` or
+    ``\\r\\n``).  Same return contract as parse_multibulk.
+
+    A master may send bare newlines as keep-alives, never an inline command: that is a
+    desynchronized replication stream, closed without a reply (``ProtocolError.reply`` None).
+    """
     nl = buf.find(b"\n", pos)
-    if nl < 0:
-        if len(buf) - pos > PROTO_INLINE_MAX_SIZE:
-            raise ProtocolError("Protocol error: too big inline request", "too big inline request")
-        return None, len(buf) + 1
+    if nl < 0 or buf.find(b"\0", pos, nl) >= 0:  # strchr stops at a NUL
+        return _no_line_yet(buf, pos, "Protocol error: too big inline request",
+                            "too big inline request")
     end = nl
     if end > pos and buf[end - 1] == 13:
         end -= 1
@@ -135,22 +248,36 @@ def parse_inline(buf: bytes, pos: int) -> tuple[list[bytes] | None, int]:
     if argv is None:
         raise ProtocolError("Protocol error: unbalanced quotes in request",
                             "unbalanced quotes in inline request")
+    if is_master and end > pos:
+        raise ProtocolError(None, "Master using the inline protocol. Desync?")
     return argv, nl + 1
 
 
 _HEX = b"0123456789abcdefABCDEF"
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
             ord("a"): b"\a"}
+# isspace() in the C locale: what separates arguments and what may follow a closing quote.
+_SPACE = b" \n\r\t\v\f"
+# Inside an unquoted argument only these end it (so "a\vb" is one argument, as in Redis).
+_TOKEN_END = b" \n\r\t"
 
 
 def split_args(line: bytes) -> list[bytes] | None:
     """sdssplitargs: split a line into arguments, honouring "double" (with \\n \\xHH escapes)
     and 'single' quotes.  Returns None on unbalanced quotes or a closing quote not followed
-    by a space, exactly the inputs sdssplitargs rejects."""
+    by a space, exactly the inputs sdssplitargs rejects.  Like the C function, which reads a
+    C string, the line ends at its first NUL byte."""
+    z = line.find(b"\0")
+    if z >= 0:
+        line = line[:z]
+    if not (b'"' in line or b"'" in line or b"\v" in line or b"\f" in line):
+        # No quoting and no separator that only counts between arguments: bytes.split()
+        # splits on exactly space \t \n \r (\v and \f were excluded above).
+        return line.split()
     out: list[bytes] = []
     i, n = 0, len(line)
     while True:
-        while i < n and line[i] in b" \n\r\t\v\f":
+        while i < n and line[i] in _SPACE:
             i += 1
         if i >= n:
             return out
@@ -169,7 +296,7 @@ def split_args(line: bytes) -> list[bytes] | None:
                     i += 1
                     cur += _ESCAPES.get(line[i], bytes((line[i],)))
                 elif ch == 34:  # closing quote must be followed by a space or the end
-                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f":
+                    if i + 1 < n and line[i + 1] not in _SPACE:
                         return None
                     i += 1
                     break
@@ -183,7 +310,7 @@ def split_args(line: bytes) -> list[bytes] | None:
                     i += 1
                     cur.append(39)
                 elif ch == 39:
-                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f":
+                    if i + 1 < n and line[i + 1] not in _SPACE:
                         return None
                     i += 1
                     break
@@ -193,7 +320,7 @@ def split_args(line: bytes) -> list[bytes] | None:
                 if i >= n:
                     break
                 ch = line[i]
-                if ch in b" \n\r\t\v\f":
+                if ch in _TOKEN_END:
                     break
                 if ch == 34:
                     inq = True
