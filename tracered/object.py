@@ -98,9 +98,14 @@ def lfu_init_lru() -> int:
 
 
 def _make_shared_integers() -> list[RObj]:
+    import time
+
+    # Like Redis, the shared integers carry the LRU clock of the moment they were made
+    # (server start), so OBJECT IDLETIME of a shared value reads as the uptime.
+    clock = int(time.time()) & LRU_CLOCK_MAX
     out = []
     for i in range(OBJ_SHARED_INTEGERS):
-        o = RObj(OBJ_STRING, OBJ_ENCODING_INT, i, lru=0)
+        o = RObj(OBJ_STRING, OBJ_ENCODING_INT, i, lru=clock)
         o.refcount = OBJ_SHARED_REFCOUNT
         out.append(o)
     return out
