@@ -61,7 +61,7 @@ class ServerProc:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
                                     env=e)
         sp = cls("tracered", port, proc, workdir, logpath)
-        sp.wait_ready()
+        sp._ready_or_kill()
         return sp
 
     @classmethod
@@ -78,8 +78,16 @@ class ServerProc:
         with open(logpath, "ab") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
         sp = cls("redis", port, proc, workdir, logpath)
-        sp.wait_ready()
+        sp._ready_or_kill()
         return sp
+
+    def _ready_or_kill(self) -> None:
+        """Wait for the server; if it never answers, stop it so no process is left behind."""
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.kill()
+            raise
 
     def wait_ready(self, timeout: float = 15.0) -> None:
         deadline = time.time() + timeout

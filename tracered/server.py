@@ -31,6 +31,7 @@ from tracered.ae import AE_READABLE, EventLoop
 from tracered.commands import (
     CMD_ADMIN,
     CMD_DENYOOM,
+    CMD_FAST,
     CMD_LOADING,
     CMD_MAY_REPLICATE,
     CMD_NO_AUTH,
@@ -417,7 +418,9 @@ def call(c: net.Client, flags: int = CMD_CALL_FULL) -> None:
         srv.executing_client = prev_client
     duration = (_perf_ns() - start) // 1000
     dirty = srv.dirty - dirty
-    if srv.stat_total_error_replies != errs:
+    if dirty < 0:
+        dirty = 0  # SAVE / FLUSHALL with save points reset the counter
+    if srv.stat_total_error_replies > errs:
         cmd.failed_calls += 1
     cflags = c.flags
     if flags & CMD_CALL_SLOWLOG and 0 <= srv.slowlog_log_slower_than <= duration and \
@@ -425,9 +428,14 @@ def call(c: net.Client, flags: int = CMD_CALL_FULL) -> None:
         slowlog_push(c, duration)
     if srv.monitors and not cmd.flags & (CMD_SKIP_MONITOR | CMD_ADMIN):
         replication_feed_monitors(c, c.db.id, c.original_argv or c.argv)
+    if flags & CMD_CALL_SLOWLOG and srv.latency_monitor_threshold:
+        latency.latency_add_sample_if_needed(
+            "fast-command" if cmd.flags & CMD_FAST else "command", duration // 1000)
     if flags & CMD_CALL_STATS:
         cmd.microseconds += duration
         cmd.calls += 1
+        if srv.latency_tracking and not cflags & _CLIENT_BLOCKED:
+            latency.update_command_latency_histogram(cmd, duration)
     if (dirty or cflags & _FORCE_FLAGS) and flags & CMD_CALL_PROPAGATE and \
             srv.propagate_hooks and cmd.name != "exec":
         target = PROPAGATE_AOF | PROPAGATE_REPL if dirty else 0
@@ -860,30 +868,20 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     srv = server
-    path, extra = config.config_argv_to_text(argv)
-    ts0 = time.time()
+    # Import every module first: some register configs of their own (trace-*, otlp-*,
+    # debug-control-port) that redis.conf or --options may set.
+    all_command_tables()
+    path, from_stdin, options = config.parse_server_argv(argv)
     srv.log_warning("oO0OoO0OoO0Oo tracered is starting oO0OoO0OoO0Oo")
     srv.log_warning(f"tracered version={__version__}, redis_version={REDIS_VERSION}, bits=64, "
                     f"commit=00000000, modified=0, pid={os.getpid()}, just started")
-    try:
-        text = ""
-        if path:
-            if path == "-":
-                text = sys.stdin.read()
-            else:
-                with open(path) as f:
-                    text = f.read()
-            srv.configfile = os.path.abspath(path) if path != "-" else None
-        config.load_server_config_from_string(srv, text + "\n" + extra)
-    except (OSError, config.ConfigError) as e:
-        sys.stderr.write(f"\n*** FATAL CONFIG FILE ERROR ***\n{e}\n")
-        return 1
-    if path:
+    srv.configfile = path
+    config.load_server_config_or_exit(srv, path, from_stdin, options)
+    if path or from_stdin:
         srv.log_warning("Configuration loaded")
     else:
         srv.log_warning("Warning: no config file specified, using the default config. In order "
                         "to specify a config file use tracered /path/to/redis.conf")
-    del ts0
     setup_signal_handlers()
     init_server()
     listen_to_port()
@@ -903,3 +901,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 Server.startup_hooks = []  # type: ignore[attr-defined]
+
+
+# Imported last: latency.py reads `server` from this module at import time.
+from tracered import latency  # noqa: E402
