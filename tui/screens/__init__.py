@@ -1,0 +1,1 @@
+"""Screens: the main debugger screen and the add-breakpoint dialog."""
