@@ -93,7 +93,7 @@ class Client:
         "slave_listening_port", "slave_addr", "slave_capa", "psync_initial_offset",
         "replpreamble", "repldbfd", "repldboff", "repldbsize", "trace_parent", "argv_len_sum",
         "postponed", "paused_reads", "tracking", "client_cron_last_memory", "mbulk",
-        "original_argv",
+        "original_argv", "pubsubshard_channels",
     )
 
     def __init__(self, conn: socket.socket | None) -> None:
@@ -128,6 +128,7 @@ class Client:
         self.woff = 0
         self.pubsub_channels: dict = {}
         self.pubsub_patterns: dict = {}
+        self.pubsubshard_channels: dict = {}   # SSUBSCRIBE channels (pubsub.py)
         self.obuf_soft_limit_reached_time = 0
         self.peerid = ""
         self.read_reploff = 0
@@ -831,7 +832,8 @@ def cat_client_info_string(c: Client) -> str:
     return (f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} name={name} "
             f"age={int(now - c.ctime)} idle={int(now - c.lastinteraction)} "
             f"flags={client_flags_string(c)} db={c.db.id} sub={len(c.pubsub_channels)} "
-            f"psub={len(c.pubsub_patterns)} ssub=0 multi={multi} qbuf={qbuf} qbuf-free=0 "
+            f"psub={len(c.pubsub_patterns)} ssub={len(c.pubsubshard_channels)} "
+            f"multi={multi} qbuf={qbuf} qbuf-free=0 "
             f"argv-mem={argv_mem} multi-mem=0 rbs=1024 rbp=0 obl=0 "
             f"oll={len(c.reply)} omem={c.reply_bytes} tot-mem={c.reply_bytes + qbuf + 1024} "
             f"events={events} cmd={lastcmd} user={c.user} redir=-1 resp={c.resp}")
