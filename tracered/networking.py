@@ -416,6 +416,17 @@ def rewrite_client_command_vector(c: Client, argv: list[bytes]) -> None:
         c.cmd = newcmd
 
 
+def redact_client_command_argument(c: Client, i: int) -> None:
+    """redactClientCommandArgument: MONITOR and SLOWLOG show "(redacted)" for a secret
+    (AUTH's password) while the command itself still sees the real argument."""
+    if c.original_argv is None:
+        c.original_argv = list(c.argv)
+    else:
+        c.original_argv = list(c.original_argv)
+    if i < len(c.original_argv):
+        c.original_argv[i] = b"(redacted)"
+
+
 def rewrite_client_command_argument(c: Client, i: int, val: bytes) -> None:
     """rewriteClientCommandArgument: replace (or append, when i == argc) one argument."""
     argv = list(c.argv)

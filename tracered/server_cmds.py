@@ -77,6 +77,9 @@ check_password = _check_password
 def auth_command(c: net.Client) -> None:
     """AUTH [username] password."""
     argv = c.argv
+    # Never show passwords to MONITOR or SLOWLOG.
+    for i in range(1, len(argv)):
+        net.redact_client_command_argument(c, i)
     if len(argv) > 3:
         net.add_reply(c, shared.syntaxerr)
         return
@@ -117,6 +120,8 @@ def hello_command(c: net.Client) -> None:
         opt = argv[j].lower()
         more = len(argv) - j - 1
         if opt == b"auth" and more >= 2:
+            net.redact_client_command_argument(c, j + 1)
+            net.redact_client_command_argument(c, j + 2)
             if not check_password(argv[j + 1], argv[j + 2]):
                 net.add_reply_error(c, "-" + shared.INVALID_PASSWORD)
                 return
