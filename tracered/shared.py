@@ -77,3 +77,17 @@ LCS_LEN_AND_IDX = "If you want both the length and indexes, please just use IDX.
 LCS_TOO_LONG = "String too long for LCS"
 LCS_TOO_MUCH_MEMORY = ("Insufficient memory, transient memory for LCS exceeds "
                        "proto-max-bulk-len")
+# bitops.c
+BIT_OFFSET_INVALID = "bit offset is not an integer or out of range"
+BIT_VALUE_INVALID = "bit is not an integer or out of range"
+BITFIELD_TYPE_INVALID = ("Invalid bitfield type. Use something like i16 u8. Note that u64 is "
+                         "not supported but i64 is.")
+BITFIELD_OVERFLOW_INVALID = "Invalid OVERFLOW type specified"
+BITFIELD_RO_GET_ONLY = "BITFIELD_RO only supports the GET subcommand"
+BITOP_NOT_SINGLE_KEY = "BITOP NOT must be called with a single source key."
+BITPOS_BIT_INVALID = "The bit argument must be 1 or 0."
+# hyperloglog.c (a leading "-" keeps the code: these are not ERR errors)
+HLL_INVALID_OBJ = "-INVALIDOBJ Corrupted HLL object detected"
+HLL_WRONGTYPE = "-WRONGTYPE Key is not a valid HyperLogLog string value."
+PFDEBUG_NO_KEY = "The specified key does not exist"
+PFDEBUG_NOT_SPARSE = "HLL encoding is not sparse"
