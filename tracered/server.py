@@ -232,10 +232,14 @@ def lookup_command(argv: list[bytes]):
 
 
 def reject_command(c: net.Client, err: bytes) -> None:
-    """rejectCommand: an error reply that also flags a MULTI transaction as failed."""
+    """rejectCommand: an error reply that also flags a MULTI transaction as failed; a
+    refused EXEC discards the transaction and answers -EXECABORT (execCommandAbort)."""
     flag_transaction(c)
     if c.cmd is not None:
         c.cmd.rejected_calls += 1
+        if c.cmd.name == "exec" and server.exec_command_abort is not None:
+            server.exec_command_abort(c, err)
+            return
     net.add_reply_error_object(c, err)
 
 
@@ -243,6 +247,9 @@ def reject_command_format(c: net.Client, msg: str) -> None:
     flag_transaction(c)
     if c.cmd is not None:
         c.cmd.rejected_calls += 1
+        if c.cmd.name == "exec" and server.exec_command_abort is not None:
+            server.exec_command_abort(c, msg)
+            return
     net.add_reply_error(c, msg)
 
 
@@ -648,6 +655,7 @@ def clients_cron() -> None:
 Server.client_timeout_hook = None  # type: ignore[attr-defined]
 Server.perform_evictions = None  # type: ignore[attr-defined]
 Server.queue_multi_command = None  # type: ignore[attr-defined]
+Server.exec_command_abort = None  # type: ignore[attr-defined]  # multi.py: execCommandAbort
 Server.repl_good_slaves_count = 0  # type: ignore[attr-defined]
 Server.REPL_STATE_CONNECTED = 15  # type: ignore[attr-defined]
 
@@ -849,6 +857,7 @@ def _sig_shutdown_handler(signum, frame) -> None:
         srv.log_warning("You insist... exiting now.")
         os._exit(1)
     srv.log_warning(f"Received {name} scheduling shutdown...")
+    srv.shutdown_signal = name
     srv.shutdown_asap = True
 
 

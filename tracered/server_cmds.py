@@ -189,10 +189,8 @@ def reset_command(c: net.Client) -> None:
 RESET_HOOKS: list = []  # multi.py (discard), pubsub.py (unsubscribe all), tracking
 
 
-SHUTDOWN_NOSAVE = 1
-SHUTDOWN_SAVE = 2
-SHUTDOWN_NOW = 4
-SHUTDOWN_FORCE = 8
+# Same bits as server.h (and config.py's shutdown-on-sig* values).
+from tracered.config import SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW, SHUTDOWN_SAVE  # noqa: E402,I001
 
 
 def shutdown_command(c: net.Client) -> None:
