@@ -91,3 +91,14 @@ HLL_INVALID_OBJ = "-INVALIDOBJ Corrupted HLL object detected"
 HLL_WRONGTYPE = "-WRONGTYPE Key is not a valid HyperLogLog string value."
 PFDEBUG_NO_KEY = "The specified key does not exist"
 PFDEBUG_NOT_SPARSE = "HLL encoding is not sparse"
+# t_list.c / blocked.c / timeout.c
+TIMEOUT_NOT_FLOAT = "timeout is not a float or out of range"
+MUST_BE_POSITIVE = "value is out of range, must be positive"
+NUMKEYS_NOT_POSITIVE = "numkeys should be greater than 0"
+COUNT_NOT_POSITIVE = "count should be greater than 0"
+LPOS_RANK_ZERO = ("RANK can't be zero: use 1 to start from the first match, 2 from the "
+                  "second ... or use negative to start from the end of the list")
+LPOS_COUNT_NEGATIVE = "COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "MAXLEN can't be negative"
+UNBLOCKED_INSTANCE_CHANGED = ("-UNBLOCKED force unblock from blocking operation, instance "
+                              "state changed (master -> replica?)")
