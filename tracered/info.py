@@ -7,9 +7,11 @@ scripting) are read with ``getattr(server, name, default)`` so those modules onl
 set the attribute Redis uses (``stat_rdb_saves``, ``aof_rewrite_scheduled`` ...).
 
 Divergence (memory): Python has no allocator counter like zmalloc's used_memory, so
-``used_memory`` is the process's resident set size (from /proc/self/statm, one read per
-INFO), the allocator and RSS ratios are 1.00, ``mem_allocator`` is ``pymalloc`` and
-``used_memory_startup`` is the RSS measured once the server was initialised.  Other
+``used_memory`` is evict.py's estimate (the RSS once initialised, ``used_memory_startup``,
+plus the priced keyspace and buffers; see evict.py for why), the same figure maxmemory
+is checked against; ``used_memory_rss`` is the real resident size, so
+``mem_fragmentation_ratio`` shows how far the estimate is from it.  The allocator ratios are
+1.00 and ``mem_allocator`` is ``pymalloc``.  Other
 divergences: ``gcc_version`` is 0.0.0 (no compiler), ``redis_build_id`` is derived from the
 tracered version, a ``tracered_version`` field ends the Server section, and
 ``client_recent_max_*_buffer`` are the current maxima over connected clients (Redis keeps a
@@ -24,6 +26,7 @@ import time
 
 from tracered import REDIS_VERSION, __version__, util
 from tracered import networking as net
+from tracered import server as server_module
 from tracered.commands import cmd
 from tracered.server import server
 
@@ -52,8 +55,11 @@ def zmalloc_get_rss() -> int:
 
 
 def zmalloc_used_memory() -> int:
-    """zmalloc_used_memory.  Divergence: the RSS (see the module docstring)."""
-    return zmalloc_get_rss()
+    """zmalloc_used_memory.  Divergence: evict.used_memory()'s estimate (see the module
+    docstring), so INFO and maxmemory read the same figure."""
+    from tracered import evict
+
+    return evict.used_memory()
 
 
 def zmalloc_get_memory_size() -> int:
@@ -89,6 +95,12 @@ def _tv(t: float) -> str:
     """A struct timeval as "%ld.%06ld"."""
     us = int(round(t * 1_000_000))
     return "%d.%06d" % divmod(us, 1_000_000)
+
+
+def _current_eviction_exceeded_time() -> int:
+    from tracered import evict
+
+    return evict.current_eviction_exceeded_time_ms()
 
 
 def _g(name: str, default=0):
@@ -182,7 +194,7 @@ def _section_clients() -> list[str]:
 def _section_memory() -> list[str]:
     srv = server
     rss = zmalloc_get_rss()
-    used = rss
+    used = zmalloc_used_memory()
     if used > srv.stat_peak_memory:
         srv.stat_peak_memory = used
     peak = srv.stat_peak_memory
@@ -373,7 +385,7 @@ def _section_stats() -> list[str]:
         f"evicted_keys:{srv.stat_evictedkeys}",
         f"evicted_clients:{_g('stat_evictedclients')}",
         f"total_eviction_exceeded_time:{_g('stat_total_eviction_exceeded_time') // 1000}",
-        f"current_eviction_exceeded_time:{_g('current_eviction_exceeded_time')}",
+        f"current_eviction_exceeded_time:{_current_eviction_exceeded_time()}",
         f"keyspace_hits:{srv.stat_keyspace_hits}",
         f"keyspace_misses:{srv.stat_keyspace_misses}",
         f"pubsub_channels:{len(_g('pubsub_channels', ()))}",
@@ -416,7 +428,7 @@ def _section_replication() -> list[str]:
         master = srv.master
         cached = _g("cached_master", None)
         src = master or cached
-        connected = srv.repl_state == _g("REPL_STATE_CONNECTED", -1)
+        connected = srv.repl_state == server_module.REPL_STATE_CONNECTED
         transfer = srv.repl_state == _g("REPL_STATE_TRANSFER", -1)
         lines += [
             f"master_host:{srv.masterhost}",

@@ -59,6 +59,10 @@ PROPAGATE_NONE = 0
 PROPAGATE_AOF = 1
 PROPAGATE_REPL = 2
 
+# replication.c's replica states; only CONNECTED matters outside replication.py.
+REPL_STATE_NONE = 0
+REPL_STATE_CONNECTED = 15
+
 CLIENT_PAUSE_OFF = 0
 CLIENT_PAUSE_WRITE = 1
 CLIENT_PAUSE_ALL = 2
@@ -94,6 +98,16 @@ class Server:
         self.monitors: list[net.Client] = []
         self.listeners: list[socket.socket] = []
         self.free_client_hooks: list = []
+        self.startup_hooks: list = []       # fn(server) after listening, before serving
+        self.shutdown_hooks: list = []      # fn(server, flags) -> False aborts shutdown
+        # Hooks that later modules install (None until they do):
+        self.client_timeout_hook = None     # blocked.py: a blocked client's timeout
+        self.perform_evictions = None       # evict.py: performEvictions, False when OOM
+        self.queue_multi_command = None     # multi.py: queueMultiCommand
+        self.exec_command_abort = None      # multi.py: execCommandAbort
+        self.repl_good_slaves_count = 0     # replication.py: replicas within max-lag
+        self.propagate_no_multi = False     # active expire: DELs go out one by one
+        self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
         self.cron_hooks: list = []          # fn(server) called from serverCron
         self.before_sleep_hooks: list = []  # fn(server) called from beforeSleep
         self.propagate_hooks: list = []     # fn(dbid, argv, target) for AOF / replication
@@ -315,6 +329,13 @@ def process_command(c: net.Client) -> bool:
             (is_write or cmd.name == "ping") and not cflags & net.CLIENT_MASTER:
         reject_command(c, shared.bgsaveerr)
         return True
+    if srv.aof_state and (srv.aof_last_write_status or srv.aof_bio_fsync_status) and \
+            (is_write or cmd.name == "ping") and not cflags & net.CLIENT_MASTER:
+        # writeCommandsDeniedByDiskError's AOF half (the fields live in aof.py).
+        from tracered.aof import write_commands_get_aof_error_message
+
+        reject_command_format(c, write_commands_get_aof_error_message())
+        return True
     if is_write and srv.min_replicas_to_write and srv.min_replicas_max_lag and \
             srv.repl_good_slaves_count < srv.min_replicas_to_write:
         reject_command(c, shared.noreplicaserr)
@@ -328,7 +349,7 @@ def process_command(c: net.Client) -> bool:
             c, "Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                "RESET are allowed in this context" % cmd.fullname)
         return True
-    if srv.masterhost and srv.repl_state != srv.REPL_STATE_CONNECTED and \
+    if srv.masterhost and srv.repl_state != REPL_STATE_CONNECTED and \
             not srv.replica_serve_stale_data and not flags & CMD_STALE:
         reject_command(c, shared.masterdownerr)
         return True
@@ -508,7 +529,7 @@ def propagate_pending_commands() -> None:
     several in MULTI/EXEC so replicas apply a command's side effects atomically."""
     ops = server.also_propagate
     server.also_propagate = []
-    if len(ops) > 1 and not server.in_exec_propagation_disabled():
+    if len(ops) > 1 and not server.propagate_no_multi:
         ops = [(ops[0][0], [b"MULTI"], PROPAGATE_AOF | PROPAGATE_REPL)] + ops + \
               [(ops[0][0], [b"EXEC"], PROPAGATE_AOF | PROPAGATE_REPL)]
     for dbid, argv, target in ops:
@@ -516,7 +537,6 @@ def propagate_pending_commands() -> None:
             hook(dbid, argv, target)
 
 
-Server.in_exec_propagation_disabled = lambda self: False  # type: ignore[attr-defined]
 
 
 def replication_feed_monitors(c: net.Client, dictid: int, argv: list[bytes]) -> None:
@@ -652,12 +672,6 @@ def clients_cron() -> None:
             srv.client_timeout_hook(c)
 
 
-Server.client_timeout_hook = None  # type: ignore[attr-defined]
-Server.perform_evictions = None  # type: ignore[attr-defined]
-Server.queue_multi_command = None  # type: ignore[attr-defined]
-Server.exec_command_abort = None  # type: ignore[attr-defined]  # multi.py: execCommandAbort
-Server.repl_good_slaves_count = 0  # type: ignore[attr-defined]
-Server.REPL_STATE_CONNECTED = 15  # type: ignore[attr-defined]
 
 
 def databases_cron() -> None:
@@ -675,7 +689,6 @@ def databases_cron() -> None:
         dbmod.databases_resize_and_rehash()
 
 
-Server.active_expire_enabled = True  # type: ignore[attr-defined]
 
 
 @probe("beforeSleep")
@@ -847,7 +860,6 @@ def prepare_for_shutdown(flags: int = 0) -> bool:
     return True
 
 
-Server.shutdown_hooks = []  # type: ignore[attr-defined]
 
 
 def _sig_shutdown_handler(signum, frame) -> None:
@@ -909,7 +921,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-Server.startup_hooks = []  # type: ignore[attr-defined]
 
 
 # Imported last: latency.py reads `server` from this module at import time.
