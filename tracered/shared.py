@@ -102,3 +102,22 @@ LPOS_COUNT_NEGATIVE = "COUNT can't be negative"
 LPOS_MAXLEN_NEGATIVE = "MAXLEN can't be negative"
 UNBLOCKED_INSTANCE_CHANGED = ("-UNBLOCKED force unblock from blocking operation, instance "
                               "state changed (master -> replica?)")
+# script.c / server.c: a script past busy-reply-threshold (processCommand, SHUTDOWN)
+slowevalerr = (b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+               b"SHUTDOWN NOSAVE.\r\n")
+slowscripterr = (b"-BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                 b"SHUTDOWN NOSAVE.\r\n")
+# t_zset.c
+ZSET_NAN_SCORE = "resulting score is not a number (NaN)"
+ZSET_MINMAX_NOT_FLOAT = "min or max is not a float"
+ZSET_MINMAX_NOT_STRING = "min or max not valid string range item"
+ZADD_XX_AND_NX = "XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = "GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_SINGLE_PAIR = "INCR option supports a single increment-element pair"
+ZSET_WEIGHT_NOT_FLOAT = "weight value is not a float"
+ZSET_AT_LEAST_ONE_KEY = "at least 1 input key is needed for '%s' command"
+ZSET_LIMIT_NEGATIVE = "LIMIT can't be negative"
+ZRANGE_LIMIT_NEEDS_BY = ("syntax error, LIMIT is only supported in combination with either "
+                         "BYSCORE or BYLEX")
+ZRANGE_WITHSCORES_BYLEX = "syntax error, WITHSCORES not supported in combination with BYLEX"
+VALUE_OUT_OF_RANGE = "value is out of range"
