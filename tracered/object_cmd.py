@@ -241,8 +241,11 @@ def zmalloc_get_rss() -> int:
 
 
 def zmalloc_used_memory() -> int:
-    """What tracered calls 'allocated' memory: the process RSS (see the module note)."""
-    return zmalloc_get_rss()
+    """What tracered calls 'allocated' memory: evict.py's estimate, the same figure INFO's
+    used_memory and maxmemory use."""
+    from tracered import evict
+
+    return evict.used_memory()
 
 
 def _client_memory(srv) -> tuple[int, int]:

@@ -149,6 +149,8 @@ for _name, _file, _line, _exposes in (
     ("replicationCron", "replication.c", 3565, "replication"),
     ("readSyncBulkPayload", "replication.c", 1819, "replication"),
     ("replicationCreateMasterClient", "replication.c", 1716, "replication"),
+    ("performEvictions", "evict.c", 540, "maxmemory, eviction pool"),
+    ("evictionPoolPopulate", "evict.c", 146, "eviction pool"),
 ):
     _declare(_name, _file, _line, _exposes)
 
