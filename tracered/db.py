@@ -53,6 +53,19 @@ SETKEY_DOESNT_EXIST = 8
 server = None  # the Server, set below on import of tracered.server (avoids an import cycle)
 
 
+_evict_mod = None
+
+
+def _evict():
+    """evict.py, imported on first use (it imports this module)."""
+    global _evict_mod
+    if _evict_mod is None:
+        from tracered import evict
+
+        _evict_mod = evict
+    return _evict_mod
+
+
 def _srv():
     global server
     if server is None:
@@ -107,9 +120,7 @@ def lookup_key(db: RedisDb, key: bytes, flags: int = LOOKUP_NONE) -> obj.RObj | 
     if val is not None:
         if not flags & LOOKUP_NOTOUCH and srv.child_pid == -1:
             if obj.lfu_mode:
-                from tracered import evict
-
-                evict.update_lfu(val)
+                _evict().update_lfu(val)
             else:
                 val.lru = obj.lru_clock
         if not flags & (LOOKUP_NOSTATS | LOOKUP_WRITE):
@@ -367,7 +378,8 @@ def propagate_deletion(db: RedisDb, key: bytes, lazy: bool) -> None:
 # Signals: WATCH, blocked clients, keyspace notifications
 # --------------------------------------------------------------------------------------------
 
-signal_modified_key_hooks: list = []   # multi.py (touchWatchedKey), tracking
+signal_modified_key_hooks: list = []   # fn(c, db, key): client-side caching (tracking)
+touch_watched_key_hook = None          # multi.py installs touchWatchedKey(db, key)
 signal_key_as_ready_hook = None        # blocked.py
 # multi.py installs touchAllWatchedKeysInDb(emptied, replaced_with): flag the WATCHers of
 # every watched key of `emptied` that exists in it (or in `replaced_with`, for SWAPDB).
@@ -377,8 +389,11 @@ signal_flushed_db_hooks: list = []
 
 
 def signal_modified_key(c, db: RedisDb, key: bytes) -> None:
-    """signalModifiedKey: invalidate WATCH and client-side caching for this key."""
-    if db.watched_keys or signal_modified_key_hooks:
+    """signalModifiedKey: invalidate WATCH and client-side caching for this key.  Runs on
+    every write, so each half costs one test when unused."""
+    if db.watched_keys and touch_watched_key_hook is not None:
+        touch_watched_key_hook(db, key)
+    if signal_modified_key_hooks:
         for hook in signal_modified_key_hooks:
             hook(c, db, key)
 

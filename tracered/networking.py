@@ -28,7 +28,7 @@ import socket
 import time
 
 from tracered import shared
-from tracered.ae import AE_READABLE, AE_WRITABLE
+from tracered.ae import AE_BARRIER, AE_READABLE, AE_WRITABLE
 from tracered.resp import MultibulkState, ProtocolError, parse_inline, parse_multibulk
 from tracered.trace.probes import probe
 
@@ -714,7 +714,12 @@ def write_to_client(c: Client, handler_installed: bool) -> bool:
     c.reply = [rest]
     c.reply_bytes = len(rest)
     if not handler_installed:
-        server.el.create_file_event(c.fd, AE_WRITABLE, send_reply_to_client, c)
+        # With appendfsync always, AE_BARRIER keeps this handler from sending a reply in
+        # the same loop iteration that read (and ran) its command: the AOF is fsynced in
+        # beforeSleep first.
+        mask = AE_WRITABLE | AE_BARRIER if server.aof_state == 1 and \
+            server.appendfsync == "always" else AE_WRITABLE
+        server.el.create_file_event(c.fd, mask, send_reply_to_client, c)
     if nwritten:
         c.lastinteraction = server.unixtime
     return True

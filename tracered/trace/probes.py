@@ -151,6 +151,14 @@ for _name, _file, _line, _exposes in (
     ("replicationCreateMasterClient", "replication.c", 1716, "replication"),
     ("performEvictions", "evict.c", 540, "maxmemory, eviction pool"),
     ("evictionPoolPopulate", "evict.c", 146, "eviction pool"),
+    ("queueMultiCommand", "multi.c", 60, "client, MULTI state"),
+    ("watchForKey", "multi.c", 279, "watched keys"),
+    ("touchWatchedKey", "multi.c", 357, "watched keys"),
+    ("touchAllWatchedKeysInDb", "multi.c", 405, "watched keys"),
+    ("pubsubSubscribeChannel", "pubsub.c", 246, "channels"),
+    ("pubsubSubscribePattern", "pubsub.c", 343, "patterns"),
+    ("pubsubPublishMessage", "pubsub.c", 523, "channels, subscribers"),
+    ("notifyKeyspaceEvent", "notify.c", 104, "notify-keyspace-events"),
 ):
     _declare(_name, _file, _line, _exposes)
 
