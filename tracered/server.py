@@ -30,6 +30,7 @@ from tracered import networking as net
 from tracered.ae import AE_READABLE, EventLoop
 from tracered.commands import (
     CMD_ADMIN,
+    CMD_ALLOW_BUSY,
     CMD_DENYOOM,
     CMD_FAST,
     CMD_LOADING,
@@ -105,6 +106,7 @@ class Server:
         self.perform_evictions = None       # evict.py: performEvictions, False when OOM
         self.queue_multi_command = None     # multi.py: queueMultiCommand
         self.exec_command_abort = None      # multi.py: execCommandAbort
+        self.script_timedout = False        # script_lua.py: a busy script yields (-BUSY)
         self.repl_good_slaves_count = 0     # replication.py: replicas within max-lag
         self.propagate_no_multi = False     # active expire: DELs go out one by one
         self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
@@ -355,6 +357,11 @@ def process_command(c: net.Client) -> bool:
         return True
     if srv.loading and not flags & CMD_LOADING:
         reject_command(c, shared.loadingerr)
+        return True
+    if srv.script_timedout and not flags & CMD_ALLOW_BUSY:
+        # A script past busy-reply-threshold yields to the event loop (script_lua.py):
+        # only the allow_busy commands (SCRIPT KILL, SHUTDOWN NOSAVE, MULTI ...) run.
+        reject_command(c, shared.slowevalerr)
         return True
     if cflags & net.CLIENT_SLAVE and flags & (CMD_WRITE | CMD_READONLY | CMD_MAY_REPLICATE):
         reject_command_format(c, "Replica can't interact with the keyspace")

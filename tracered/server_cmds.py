@@ -220,6 +220,11 @@ def shutdown_command(c: net.Client) -> None:
     if abort:
         net.add_reply_error(c, "No shutdown in progress.")
         return
+    if getattr(server, "script_timedout", False) and not flags & SHUTDOWN_NOSAVE:
+        # During a busy script only SHUTDOWN NOSAVE may stop the server (the dataset may
+        # be half-modified, so it must not be saved).
+        net.add_reply_error_object(c, shared.slowevalerr)
+        return
     if server_module.prepare_for_shutdown(flags):
         server.el.stop = True
         server.exit_code = 0

@@ -159,6 +159,16 @@ for _name, _file, _line, _exposes in (
     ("pubsubSubscribePattern", "pubsub.c", 343, "patterns"),
     ("pubsubPublishMessage", "pubsub.c", 523, "channels, subscribers"),
     ("notifyKeyspaceEvent", "notify.c", 104, "notify-keyspace-events"),
+    ("evalGenericCommand", "eval.c", 489, "script, client"),
+    ("luaCreateFunction", "eval.c", 423, "scripts cache"),
+    ("scriptingInit", "eval.c", 183, "Lua state"),
+    ("luaRedisGenericCommand", "script_lua.c", 888, "script client, argv"),
+    ("luaCallFunction", "script_lua.c", 1634, "script"),
+    ("scriptCall", "script.c", 518, "script client, argv"),
+    ("scriptKill", "script.c", 294, "running script"),
+    ("scriptInterrupt", "script.c", 80, "running script"),
+    ("scriptPrepareForRun", "script.c", 131, "script run context"),
+    ("processEventsWhileBlocked", "networking.c", 4000, "event loop"),
 ):
     _declare(_name, _file, _line, _exposes)
 
