@@ -109,6 +109,8 @@ class EventLoop:
         fe = self.events.get(fd)
         if fe is None or fe.mask == AE_NONE:
             return
+        if mask & AE_WRITABLE:
+            mask |= AE_BARRIER  # the barrier only makes sense with a write handler
         fe.mask &= ~mask
         if mask & AE_WRITABLE:
             fe.wfile_proc = None
@@ -218,7 +220,11 @@ class EventLoop:
                 continue
             try:
                 fired = False
-                if ev & (_EPOLLIN | _EPOLLERR | _EPOLLHUP) and fe.mask & AE_READABLE:
+                # AE_BARRIER: write before read, so a reply produced by this iteration's
+                # read waits for beforeSleep (appendfsync always fsyncs there first).
+                invert = fe.mask & AE_BARRIER
+                if not invert and ev & (_EPOLLIN | _EPOLLERR | _EPOLLHUP) and \
+                        fe.mask & AE_READABLE:
                     fe.rfile_proc(self, fd, fe.client_data, AE_READABLE)
                     fired = True
                     fe = events.get(fd)  # the handler may have closed the fd
@@ -228,6 +234,13 @@ class EventLoop:
                 if ev & (_EPOLLOUT | _EPOLLERR | _EPOLLHUP) and fe.mask & AE_WRITABLE:
                     if not fired or fe.wfile_proc is not fe.rfile_proc:
                         fe.wfile_proc(self, fd, fe.client_data, AE_WRITABLE)
+                        fired = True
+                if invert:
+                    fe = events.get(fd)
+                    if fe is not None and ev & (_EPOLLIN | _EPOLLERR | _EPOLLHUP) and \
+                            fe.mask & AE_READABLE and \
+                            (not fired or fe.wfile_proc is not fe.rfile_proc):
+                        fe.rfile_proc(self, fd, fe.client_data, AE_READABLE)
             except Exception as e:  # noqa: BLE001
                 # Divergence: a bug while serving one connection is reported and that
                 # connection dropped; the loop (and every other client) keeps going.

@@ -169,6 +169,12 @@ for _name, _file, _line, _exposes in (
     ("scriptInterrupt", "script.c", 80, "running script"),
     ("scriptPrepareForRun", "script.c", 131, "script run context"),
     ("processEventsWhileBlocked", "networking.c", 4000, "event loop"),
+    ("loadAppendOnlyFiles", "aof.c", 1634, "aof manifest"),
+    ("loadSingleAppendOnlyFile", "aof.c", 1384, "aof file"),
+    ("rewriteAppendOnlyFile", "aof.c", 2357, "aof rewrite (child)"),
+    ("backgroundRewriteDoneHandler", "aof.c", 2572, "aof rewrite"),
+    ("startAppendOnly", "aof.c", 974, "aof state"),
+    ("stopAppendOnly", "aof.c", 951, "aof state"),
 ):
     _declare(_name, _file, _line, _exposes)
 
