@@ -429,7 +429,7 @@ def _section_replication() -> list[str]:
         cached = _g("cached_master", None)
         src = master or cached
         connected = srv.repl_state == server_module.REPL_STATE_CONNECTED
-        transfer = srv.repl_state == _g("REPL_STATE_TRANSFER", -1)
+        transfer = srv.repl_state == server_module.REPL_STATE_TRANSFER
         lines += [
             f"master_host:{srv.masterhost}",
             f"master_port:{srv.masterport}",

@@ -188,6 +188,7 @@ CHILD_INFO_TYPE_RDB_COW_SIZE = 2
 CHILD_INFO_TYPE_MODULE_COW_SIZE = 3
 RDB_CHILD_TYPE_NONE = 0
 RDB_CHILD_TYPE_DISK = 1
+RDB_CHILD_TYPE_SOCKET = 2   # a diskless replication transfer (replication.py)
 SERVER_CHILD_NOERROR_RETVAL = 255
 CONFIG_BGSAVE_RETRY_DELAY = 5
 REDIS_AUTOSYNC_BYTES = 4 * 1024 * 1024
@@ -209,6 +210,8 @@ fork_child_hooks: list[Callable[[int], None]] = []
 child_exit_hooks: list[Callable[[int], None]] = []
 # child type -> fn(exitcode, bysignal): aof.py registers backgroundRewriteDoneHandler.
 child_done_handlers: dict[int, Callable[[int, int], None]] = {}
+# backgroundSaveDoneHandlerSocket, installed by replication.py: fn(exitcode, bysignal).
+socket_done_handler: Callable[[int, int], None] | None = None
 
 
 class RdbLoadError(Exception):
@@ -2207,13 +2210,17 @@ def _background_save_done_handler_disk(exitcode: int, bysignal: int) -> None:
 def background_save_done_handler(exitcode: int, bysignal: int) -> None:
     """backgroundSaveDoneHandler: account for a finished BGSAVE child."""
     srv = server
-    _background_save_done_handler_disk(exitcode, bysignal)
+    rdb_child_type = srv.rdb_child_type
+    if rdb_child_type == RDB_CHILD_TYPE_SOCKET and socket_done_handler is not None:
+        socket_done_handler(exitcode, bysignal)
+    else:
+        _background_save_done_handler_disk(exitcode, bysignal)
     srv.rdb_child_type = RDB_CHILD_TYPE_NONE
     srv.rdb_save_time_last = int(time.time()) - srv.rdb_save_time_start
     srv.rdb_save_time_start = -1
     hook = getattr(srv, "update_slaves_waiting_bgsave", None)
     if hook is not None:
-        hook(not bysignal and exitcode == 0, CHILD_TYPE_RDB)
+        hook(not bysignal and exitcode == 0, rdb_child_type or RDB_CHILD_TYPE_DISK)
 
 
 def kill_rdb_child() -> None:

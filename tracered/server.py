@@ -62,7 +62,8 @@ PROPAGATE_REPL = 2
 
 # replication.c's replica states; only CONNECTED matters outside replication.py.
 REPL_STATE_NONE = 0
-REPL_STATE_CONNECTED = 15
+REPL_STATE_TRANSFER = 11   # receiving the RDB from the master
+REPL_STATE_CONNECTED = 12  # replication.c's REPL_STATE_CONNECTED
 
 CLIENT_PAUSE_OFF = 0
 CLIENT_PAUSE_WRITE = 1
@@ -338,8 +339,10 @@ def process_command(c: net.Client) -> bool:
 
         reject_command_format(c, write_commands_get_aof_error_message())
         return True
+    # checkGoodReplicasStatus: only a master counts its good replicas (a replica applying
+    # its master's stream must never refuse it).
     if is_write and srv.min_replicas_to_write and srv.min_replicas_max_lag and \
-            srv.repl_good_slaves_count < srv.min_replicas_to_write:
+            srv.masterhost is None and srv.repl_good_slaves_count < srv.min_replicas_to_write:
         reject_command(c, shared.noreplicaserr)
         return True
     if srv.masterhost and srv.replica_read_only and is_write and \
