@@ -2,8 +2,7 @@
 a SimpleWorker in burst mode, which subscribes to its control channel (Pub/Sub), moves the
 job between registries with WATCH/MULTI/EXEC pipelines and stores the result.
 
-RQ 2+/3 keeps job results in a stream (XADD / XREVRANGE), so the worker test needs
-t_stream.py; until tracered has XADD it is skipped with that reason.
+RQ 2+/3 keeps job results in a stream (XADD / XREVRANGE), served by t_stream.py.
 """
 
 from __future__ import annotations

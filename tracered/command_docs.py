@@ -207,6 +207,11 @@ def _to_single(nodes: list[dict], children: list) -> dict:
             head = {k: v for k, v in head.items() if k != "token"}
             rest = [head] + nodes[1:]
         if len(rest) == 1:
+            if head["type"] == "pure-token" and "token" in rest[0]:
+                # ``[FULL [COUNT count]]``: the second token is not the first one's
+                # argument; a block of the pure token and the tokened argument.
+                return {"name": tok.lower(), "type": "block", "flags": [],
+                        "arguments": nodes}
             return _with_token(rest[0], tok)
         return {"name": tok.lower(), "type": "block", "token": tok, "flags": [],
                 "arguments": rest}

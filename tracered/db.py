@@ -206,6 +206,9 @@ def db_overwrite(db: RedisDb, key: bytes, val: obj.RObj) -> None:
     srv = server or _srv()
     if srv.maxmemory_policy.endswith("lfu") and val.refcount != obj.OBJ_SHARED_REFCOUNT:
         val.lru = old.lru
+    if old.type == obj.OBJ_STREAM and db.blocking_keys:
+        # An overwrite unlinks the stream: its XREADGROUP waiters must learn it is gone.
+        signal_key_as_ready(db, key, obj.OBJ_STREAM)
     de.val = val
 
 

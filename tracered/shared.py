@@ -121,3 +121,61 @@ ZRANGE_LIMIT_NEEDS_BY = ("syntax error, LIMIT is only supported in combination w
                          "BYSCORE or BYLEX")
 ZRANGE_WITHSCORES_BYLEX = "syntax error, WITHSCORES not supported in combination with BYLEX"
 VALUE_OUT_OF_RANGE = "value is out of range"
+# t_stream.c (a leading "-" keeps the code of NOGROUP / BUSYGROUP / UNBLOCKED errors)
+STREAM_INVALID_ID = "Invalid stream ID specified as stream command argument"
+STREAM_INVALID_START_ID = "invalid start ID for the interval"
+STREAM_INVALID_END_ID = "invalid end ID for the interval"
+XADD_ID_ZERO = "The ID specified in XADD must be greater than 0-0"
+XADD_ID_NOT_GREATER = ("The ID specified in XADD is equal or smaller than the target stream "
+                       "top item")
+XADD_ID_EXHAUSTED = ("The stream has exhausted the last possible ID, unable to add more "
+                     "items")
+STREAM_ELEMENTS_TOO_LARGE = "Elements are too large to be stored"
+STREAM_MAXLEN_AND_MINID = ("syntax error, MAXLEN and MINID options at the same time are not "
+                           "compatible")
+STREAM_MAXLEN_NEGATIVE = "The MAXLEN argument must be >= 0."
+STREAM_LIMIT_NEGATIVE = "The LIMIT argument must be >= 0."
+STREAM_LIMIT_WITHOUT_STRATEGY = ("syntax error, LIMIT cannot be used without specifying a "
+                                 "trimming strategy")
+STREAM_LIMIT_WITHOUT_APPROX = "syntax error, LIMIT cannot be used without the special ~ option"
+XTRIM_NO_STRATEGY = "syntax error, XTRIM must be called with a trimming strategy"
+XREAD_BLOCK_IN_SCRIPT = "%s command is not allowed with BLOCK option from scripts"
+TIMEOUT_NOT_INTEGER = "timeout is not an integer or out of range"
+XREAD_UNBALANCED = ("Unbalanced XREAD list of streams: for each stream key an ID or '$' must "
+                    "be specified.")
+XREAD_GROUP_OPTION = ("The GROUP option is only supported by XREADGROUP. You called XREAD "
+                      "instead.")
+XREAD_NOACK_OPTION = ("The NOACK option is only supported by XREADGROUP. You called XREAD "
+                      "instead.")
+XREADGROUP_MISSING_GROUP = "Missing GROUP option for XREADGROUP"
+XREADGROUP_NOGROUP = ("-NOGROUP No such key '%s' or consumer group '%s' in XREADGROUP with "
+                      "GROUP option")
+XREADGROUP_DOLLAR_ID = ("The $ ID is meaningless in the context of XREADGROUP: you want to "
+                        "read the history of this consumer by specifying a proper ID, or use "
+                        "the > ID to get new messages. The $ ID would just return an empty "
+                        "result set.")
+XREAD_GREATER_ID = ("The > ID can be specified only when calling XREADGROUP using the GROUP "
+                    "<group> <consumer> option.")
+XREADGROUP_GROUP_DESTROYED = ("-NOGROUP the consumer group this client was blocked on no "
+                              "longer exists")
+XREADGROUP_KEY_DELETED = "-UNBLOCKED the stream key no longer exists"
+XGROUP_ENTRIESREAD_INVALID = "value for ENTRIESREAD must be positive or -1"
+XGROUP_KEY_MISSING = ("The XGROUP subcommand requires the key to exist. Note that for CREATE "
+                      "you may want to use the MKSTREAM option to create an empty stream "
+                      "automatically.")
+XGROUP_NOGROUP = "-NOGROUP No such consumer group '%s' for key name '%s'"
+XGROUP_BUSYGROUP = "-BUSYGROUP Consumer Group name already exists"
+STREAM_NOGROUP = "-NOGROUP No such key '%s' or consumer group '%s'"
+XSETID_ENTRIES_ADDED_NEGATIVE = "entries_added must be positive"
+XSETID_BELOW_MAX_DELETED = ("The ID specified in XSETID is smaller than the provided "
+                            "max_deleted_entry_id")
+XSETID_BELOW_TOP_ITEM = "The ID specified in XSETID is smaller than the target stream top item"
+XSETID_ENTRIES_ADDED_SMALL = ("The entries_added specified in XSETID is smaller than the "
+                              "target stream length")
+XCLAIM_MIN_IDLE_INVALID = "Invalid min-idle-time argument for XCLAIM"
+XCLAIM_IDLE_INVALID = "Invalid IDLE option argument for XCLAIM"
+XCLAIM_TIME_INVALID = "Invalid TIME option argument for XCLAIM"
+XCLAIM_RETRYCOUNT_INVALID = "Invalid RETRYCOUNT option argument for XCLAIM"
+XCLAIM_UNRECOGNIZED_OPTION = "Unrecognized XCLAIM option '%s'"
+XAUTOCLAIM_MIN_IDLE_INVALID = "Invalid min-idle-time argument for XAUTOCLAIM"
+XAUTOCLAIM_COUNT_INVALID = "COUNT must be > 0"

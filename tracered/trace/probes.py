@@ -175,6 +175,14 @@ for _name, _file, _line, _exposes in (
     ("backgroundRewriteDoneHandler", "aof.c", 2572, "aof rewrite"),
     ("startAppendOnly", "aof.c", 974, "aof state"),
     ("stopAppendOnly", "aof.c", 951, "aof state"),
+    ("createStreamObject", "object.c", 276, "robj"),
+    ("streamAppendItem", "t_stream.c", 426, "stream nodes"),
+    ("streamTrim", "t_stream.c", 717, "stream nodes"),
+    ("streamDeleteItem", "t_stream.c", 1351, "stream nodes"),
+    ("streamReplyWithRange", "t_stream.c", 1677, "stream, consumer group"),
+    ("streamCreateCG", "t_stream.c", 2483, "consumer groups"),
+    ("streamCreateConsumer", "t_stream.c", 2517, "consumers"),
+    ("streamDelConsumer", "t_stream.c", 2549, "consumers"),
 ):
     _declare(_name, _file, _line, _exposes)
 
