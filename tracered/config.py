@@ -393,14 +393,6 @@ def parse_server_argv(argv: list[str]) -> tuple[str | None, bool, str]:
     return configfile, from_stdin, options
 
 
-def config_argv_to_text(argv: list[str]) -> tuple[str | None, str]:
-    """Compatibility wrapper over parse_server_argv: (path or "-" for stdin, options)."""
-    path, from_stdin, options = parse_server_argv(argv)
-    if from_stdin and path is None:
-        path = "-"
-    return path, options
-
-
 def _repr(s: str) -> str:
     """sdscatrepr of a str (quotes always; escapes for \\ \" and control bytes)."""
     from tracered.server import sds_cat_repr

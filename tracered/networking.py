@@ -23,7 +23,6 @@ limits and CLIENT LIST's omem.
 
 from __future__ import annotations
 
-import errno
 import socket
 import time
 
@@ -333,9 +332,6 @@ def process_input_buffer(c: Client) -> None:
         while pos < n:
             if c.flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP):
                 break
-            if srv.client_pause_in_effect and c.flags & CLIENT_SLAVE == 0 and \
-                    srv.pause_blocks_client(c):
-                break
             try:
                 # A resumed command starts mid-way (at a '$' line): Redis's c->reqtype.
                 if buf[pos] == 42 or mbulk.argv is not None:  # '*'
@@ -450,12 +446,6 @@ def set_protocol_error(c: Client, reason: str, rest: bytes) -> None:
 # Replies
 # --------------------------------------------------------------------------------------------
 
-def _queue(c: Client) -> None:
-    """prepareClientToWrite's queueing half: remember the client for beforeSleep."""
-    c.flags |= CLIENT_PENDING_WRITE
-    server.clients_pending_write.append(c)
-
-
 @probe("addReply")
 def add_reply(c: Client, data: bytes) -> None:
     """addReply: queue protocol bytes for the client.
@@ -468,14 +458,10 @@ def add_reply(c: Client, data: bytes) -> None:
             return
         if c.flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_CLOSE_ASAP):
             return
-    if c.conn is None and not (c.flags & CLIENT_MASTER):
-        # Fake clients (Lua, AOF loading) collect replies without a socket.
-        c.reply.append(data)
-        c.reply_bytes += len(data)
-        return
     c.reply.append(data)
     c.reply_bytes += len(data)
-    if not c.flags & CLIENT_PENDING_WRITE:
+    # Fake clients (Lua, AOF loading) collect replies without a socket: nothing to queue.
+    if c.conn is not None and not c.flags & CLIENT_PENDING_WRITE:
         c.flags |= CLIENT_PENDING_WRITE
         server.clients_pending_write.append(c)
 
@@ -502,7 +488,7 @@ def add_reply_error(c: Client, msg: str) -> None:
     if "\r" in msg or "\n" in msg:
         msg = msg.replace("\r", " ").replace("\n", " ")
     code = msg.split(" ", 1)[0]
-    if not (explicit or code in ERROR_CODES) or code == msg and not explicit:
+    if not explicit and (code not in ERROR_CODES or code == msg):
         msg = "ERR " + msg
         code = "ERR"
     server.stat_total_error_replies += 1
@@ -863,9 +849,6 @@ def get_all_clients_info_string(ctype: int | None = None) -> str:
         out.append(cat_client_info_string(c) + "\n")
     return "".join(out)
 
-
-def errno_is_transient(e: OSError) -> bool:
-    return e.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
 
 
 # Imported last: tracered.server imports this module, and its module-level code reads the

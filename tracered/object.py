@@ -167,22 +167,6 @@ def create_object_for_value(s: bytes) -> RObj:
     return create_string_object(s)
 
 
-def try_object_encoding(o: RObj) -> RObj:
-    """tryObjectEncoding for a string object built elsewhere (e.g. by APPEND)."""
-    if o.type != OBJ_STRING or o.encoding == OBJ_ENCODING_INT or o.refcount > 1:
-        return o
-    s = o.ptr
-    if len(s) <= 20:
-        v = _is_int_string(bytes(s))
-        if v is not None:
-            return create_string_object_from_long_long_for_value(v)
-    if len(s) <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT:
-        if o.encoding == OBJ_ENCODING_EMBSTR:
-            return o
-        return RObj(OBJ_STRING, OBJ_ENCODING_EMBSTR, bytes(s))
-    return o
-
-
 def string_bytes(o: RObj) -> bytes:
     """The string value as bytes whatever the encoding (Redis: getDecodedObject)."""
     p = o.ptr

@@ -145,7 +145,6 @@ class Server:
         self.lastsave = int(time.time())
         self.client_pause_type = CLIENT_PAUSE_OFF
         self.client_pause_end_time = 0
-        self.client_pause_in_effect = False
         self.postponed_clients: list[net.Client] = []
         self.blocked_clients = 0
         self.ready_keys: list = []
@@ -217,11 +216,6 @@ class Server:
             self.log(LL_DEBUG, msg)
 
     # -- helpers used by networking ------------------------------------------------------
-
-    def pause_blocks_client(self, c: net.Client) -> bool:
-        """With CLIENT PAUSE in effect, input from this client waits (processCommand blocks
-        the command itself; stopping at the buffer keeps pipelines in order)."""
-        return False
 
     def replication_master_applied(self, c: net.Client) -> None:
         """Called after each command from the master link (replication.py overrides)."""
