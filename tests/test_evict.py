@@ -301,8 +301,10 @@ def test_no_eviction_on_ignoring_replica_or_when_paused(inproc):
     assert srv.stat_evictedkeys > 0
 
 
-def test_tenacity_limit_hands_over_to_the_timer(inproc):
+def test_tenacity_limit_hands_over_to_the_timer(inproc, monkeypatch):
     srv = inproc.srv
+    monkeypatch.setattr(evict, "REPRICE_INTERVAL", 3600.0)   # one price for the test
+    monkeypatch.setattr(evict, "_next_pricing", 0.0)
     srv.maxmemory_policy = "allkeys-random"
     srv.maxmemory_eviction_tenacity = 0          # no time: stop after the first 16 keys
 
