@@ -576,3 +576,29 @@ def test_tracing_off_by_default(tmp_path):
     finally:
         sp.stop()
     assert not os.path.exists(os.path.join(str(tmp_path), "traces"))
+
+
+def test_info_tracing_section_counts_recorded_and_handed_off_units(tmp_path):
+    sp = ServerProc.start_tracered("--trace-dir", str(tmp_path), "--trace-sample-ratio", "1")
+    try:
+        r = sp.client()
+        assert "tracing_enabled" not in r.execute_command("INFO")      # not a default section
+        pipe = r.pipeline(transaction=False)
+        for i in range(300):
+            pipe.set(f"k{i}", i)
+        pipe.execute()
+        time.sleep(0.3)                                # > the 50 ms hand-off delay
+        info = r.info("tracing")
+        assert info["tracing_enabled"] == 1
+        assert info["trace_export_mode"] == "process" and info["trace_exporter_pid"] > 0
+        assert info["trace_exporters"] == "file"
+        assert info["trace_file"].endswith(".jsonl")
+        # 300 SETs plus the INFO itself is still running: at least 300 recorded and handed off.
+        assert info["trace_units_recorded"] >= 300
+        assert info["trace_units_handed_off"] >= 300
+        assert info["trace_units_dropped"] == 0
+        assert "tracing_enabled" in r.execute_command("INFO", "everything")
+        r.config_set("trace-exporter", "none")
+        assert r.info("tracing")["tracing_enabled"] == 0
+    finally:
+        sp.stop()

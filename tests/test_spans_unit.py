@@ -387,3 +387,28 @@ def test_forked_child_root_is_a_child_of_the_span_open_at_fork(settings, tmp_pat
     assert child_span["traceId"] == "%032x" % ctx[0]
     assert child_span["parentSpanId"] == "%016x" % ctx[1]
 
+
+
+def test_thread_backend_drops_and_counts_beyond_its_bound(settings):
+    from tracered.trace import exporter
+
+    class Slow:
+        def __init__(self) -> None:
+            self.gate = __import__("threading").Event()
+
+        def export(self, spans):
+            self.gate.wait(5)
+
+        def shutdown(self):
+            pass
+
+    slow = Slow()
+    b = exporter.ThreadBackend(settings, [slow])
+    b.MAX_PENDING = 3
+    try:
+        for _ in range(10):
+            b.submit(0, [(1, 1, 0, None, None, ["serverCron", -1, 1, 2, None, None, 0])])
+        assert b.dropped > 0 and b.pending <= 4
+    finally:
+        slow.gate.set()
+        assert b.close(5)

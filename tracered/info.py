@@ -33,6 +33,11 @@ from tracered.server import server
 DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
                     "cpu", "module_list", "errorstats", "cluster", "keyspace")
 
+# Sections other modules add (name -> function returning the section's lines).  Like the
+# sections Redis modules add, they are shown when asked for by name or with "everything",
+# not by "all" or "default" (tracing_cmds.py adds "tracing").
+EXTRA_SECTIONS: dict = {}
+
 CHILD_TYPE_RDB = 1
 CHILD_TYPE_AOF = 2
 CHILD_TYPE_MODULE = 4
@@ -596,6 +601,9 @@ def gen_redis_info_string(sections: set[str], all_sections: bool = False,
         out.append(["# Cluster", f"cluster_enabled:{int(bool(server.cluster_enabled))}"])
     if want("keyspace"):
         out.append(_section_keyspace())
+    for name, gen in EXTRA_SECTIONS.items():
+        if everything or name in sections:
+            out.append(gen())
     return "\r\n".join("\r\n".join(sec) + "\r\n" for sec in out)
 
 

@@ -336,6 +336,27 @@ class Tracing:
             self._oldest = 0.0
             self.flush()
 
+    def info_lines(self) -> list[str]:
+        """INFO tracing: whether spans are recorded, and whether the exporter keeps up."""
+        rec = self.recorder
+        b = self.backend
+        lines = ["# Tracing", f"tracing_enabled:{int(rec is not None)}"]
+        if rec is not None:
+            lines += [f"trace_sample_ratio:{rec.ratio:g}",
+                      f"trace_cron_sample_ratio:{rec.cron_ratio:g}",
+                      f"trace_exporters:{','.join(self.destinations())}",
+                      f"trace_export_mode:{self.mode()}",
+                      f"trace_probes_armed:{len(self.armed)}"]
+        proc = getattr(b, "proc", None)
+        dropped = sum(getattr(x, "dropped", 0) for x in [b, *self.retired] if x is not None)
+        lines += [f"trace_exporter_pid:{proc.pid if proc is not None else 0}",
+                  f"trace_file:{self.file_name if 'file' in self.destinations() else ''}",
+                  f"trace_units_recorded:{rec.units_recorded if rec is not None else 0}",
+                  f"trace_units_handed_off:{self.units_flushed}",
+                  f"trace_units_dropped:{dropped}",
+                  f"trace_export_backlog_bytes:{b.pending_bytes if b is not None else 0}"]
+        return lines
+
     def shutdown(self, srv, flags: int = 0) -> None:
         """A shutdown hook: export what was recorded (no span lost), then let go."""
         if self.recorder is not None or self.backend is not None:
@@ -537,6 +558,9 @@ def init(server) -> None:
         probes.add_rebinder(_rebind_event_loop)
     if _startup not in server.startup_hooks:
         server.startup_hooks.append(_startup)
+    from tracered import info
+
+    info.EXTRA_SECTIONS["tracing"] = _tracing.info_lines
     if _shutdown not in server.shutdown_hooks:
         server.shutdown_hooks.append(_shutdown)
 
