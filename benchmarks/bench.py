@@ -137,7 +137,8 @@ def main() -> int:
                              med["redis"][1]))
                 print(f"{test.upper():5} -P {pipeline:<3} tracered {med['tracered'][0]:>10.0f} rps"
                       f"  redis {med['redis'][0]:>10.0f} rps  ratio {rows[-1][4]:.2f}  "
-                      f"cpu/req tracered {med['tracered'][1]:.1f} us  redis {med['redis'][1]:.1f} us",
+                      f"cpu/req tracered {med['tracered'][1]:.1f} us  "
+                      f"redis {med['redis'][1]:.1f} us",
                       flush=True)
         mem = {}
         if args.populate:

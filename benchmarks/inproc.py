@@ -3,8 +3,9 @@ commands to one fake client and time processInputBuffer + reply building.
 
     python benchmarks/inproc.py [N] [command ...]     e.g. inproc.py 100000 SET k v
 
-Prints CPU µs per command (process_time, less sensitive to a busy machine).  Useful to see what the Python run per command costs, which is what
-decides redis-benchmark -P 16 (see RESULTS.md).
+Prints CPU µs per command (process_time, less sensitive to a busy machine).  Useful to see
+what the Python run per command costs, which is what decides redis-benchmark -P 16 (see
+RESULTS.md).
 """
 
 from __future__ import annotations
