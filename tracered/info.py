@@ -33,9 +33,9 @@ from tracered.server import server
 DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
                     "cpu", "module_list", "errorstats", "cluster", "keyspace")
 
-# Sections other modules add (name -> function returning the section's lines).  Like the
-# sections Redis modules add, they are shown when asked for by name or with "everything",
-# not by "all" or "default" (tracing_cmds.py adds "tracing").
+# tracered-only sections other modules add (name -> function returning the section's
+# lines): "tracing" (tracing_cmds.py), "gc" (gcpolicy.py).  Shown only when asked for by
+# name, so INFO, INFO all and INFO everything stay line for line what Redis prints.
 EXTRA_SECTIONS: dict = {}
 
 CHILD_TYPE_RDB = 1
@@ -602,7 +602,7 @@ def gen_redis_info_string(sections: set[str], all_sections: bool = False,
     if want("keyspace"):
         out.append(_section_keyspace())
     for name, gen in EXTRA_SECTIONS.items():
-        if everything or name in sections:
+        if name in sections:
             out.append(gen())
     return "\r\n".join("\r\n".join(sec) + "\r\n" for sec in out)
 

@@ -526,15 +526,31 @@ def memory_malloc_stats_command(c) -> None:
 
 
 def memory_purge_command(c) -> None:
-    """MEMORY PURGE: collect garbage cycles, then give free heap pages back to the OS."""
-    gc.collect()
-    try:
-        import ctypes
+    """MEMORY PURGE: a complete cycle collection (frozen objects included, see
+    gcpolicy.py), then give free heap pages back to the OS."""
+    from tracered import gcpolicy
 
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: collecting is all that can be done
+    gcpolicy.full_collection(net.server)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
     net.add_reply(c, shared.ok)
+
+
+_trim_fn: list = []
+
+
+def _malloc_trim():
+    """glibc's malloc_trim, loaded once (a ctypes library object is itself a reference
+    cycle: loading it per call left garbage for the next collection), or None."""
+    if not _trim_fn:
+        try:
+            import ctypes
+
+            _trim_fn.append(ctypes.CDLL("libc.so.6").malloc_trim)
+        except (OSError, AttributeError):
+            _trim_fn.append(None)   # not glibc: collecting is all that can be done
+    return _trim_fn[0]
 
 
 def init(srv) -> None:

@@ -82,7 +82,7 @@ import struct
 import time
 from collections.abc import Callable
 
-from tracered import REDIS_VERSION, shared, util
+from tracered import REDIS_VERSION, gcpolicy, shared, util
 from tracered import dict as dictmod
 from tracered import networking as net
 from tracered import object as obj
@@ -1654,12 +1654,16 @@ def rdb_load_rio(r: RioReader, rdbflags: int = RDBFLAGS_NONE,
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _rdb_load_body(r, rdbver, rdbflags, rsi, dbs, start_pos)
+        ok = _rdb_load_body(r, rdbver, rdbflags, rsi, dbs, start_pos)
     except RdbLoadError as e:
         return _load_failed(r, e)
     finally:
         if gc_was_enabled:
             gc.enable()
+    if ok:
+        # The loaded dataset is long-lived and acyclic: out of the collector's walks.
+        gcpolicy.freeze_survivors(srv)
+    return ok
 
 
 def _load_failed(r: RioReader, e: RdbLoadError) -> bool:
