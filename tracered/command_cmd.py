@@ -105,13 +105,20 @@ def _encode_key_specs(e: _Enc, c: RedisCommand) -> None:
     """addReplyCommandKeySpecs."""
     e.set_len(len(c.key_specs))
     for ks in c.key_specs:
-        e.map_len(3)
+        e.map_len(4 if ks.notes else 3)
+        if ks.notes:
+            e.bulk("notes")
+            e.bulk(ks.notes)
         e.bulk("flags")
         _flag_set(e, _key_flags(ks.flags))
         e.bulk("begin_search")
         e.map_len(2)
         e.bulk("type")
-        if ks.begin_keyword is not None:
+        if ks.kind == "unknown":
+            e.bulk("unknown")
+            e.bulk("spec")
+            e.map_len(0)
+        elif ks.begin_keyword is not None:
             e.bulk("keyword")
             e.bulk("spec")
             e.map_len(2)
@@ -128,7 +135,11 @@ def _encode_key_specs(e: _Enc, c: RedisCommand) -> None:
         e.bulk("find_keys")
         e.map_len(2)
         e.bulk("type")
-        if ks.kind == "keynum":
+        if ks.kind == "unknown":
+            e.bulk("unknown")
+            e.bulk("spec")
+            e.map_len(0)
+        elif ks.kind == "keynum":
             e.bulk("keynum")
             e.bulk("spec")
             e.map_len(3)
@@ -294,11 +305,15 @@ def get_keys_using_key_specs(c: RedisCommand, argv: list[bytes]) -> list[tuple[i
     for ks in c.key_specs:
         if not _is_key(ks):
             continue
+        if ks.kind == "unknown":
+            raise ValueError("unknown key spec")   # only the getkeys proc knows
         if ks.begin_keyword is not None:
             first = 0
             kw = ks.begin_keyword.encode().lower()
+            # Like Redis's loop, a forward search stops before the last argument (a
+            # keyword there would have no key after it).
             if ks.keyword_startfrom > 0:
-                rng = range(ks.keyword_startfrom, argc)
+                rng = range(ks.keyword_startfrom, argc - 1)
             else:
                 rng = range(argc + ks.keyword_startfrom, 0, -1)
             for i in rng:

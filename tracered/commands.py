@@ -70,11 +70,15 @@ class KeySpec:
     search for) and how many follow (``find``: range lastkey/step/limit or a keynum)."""
 
     __slots__ = ("flags", "begin_index", "begin_keyword", "keyword_startfrom", "kind",
-                 "lastkey", "keystep", "limit", "keynumidx", "firstkey")
+                 "lastkey", "keystep", "limit", "keynumidx", "firstkey", "notes")
 
     def __init__(self, flags: str = "", begin_index: int = 1, begin_keyword: str | None = None,
                  keyword_startfrom: int = 1, kind: str = "range", lastkey: int = 0,
-                 keystep: int = 1, limit: int = 0, keynumidx: int = 0, firstkey: int = 1):
+                 keystep: int = 1, limit: int = 0, keynumidx: int = 0, firstkey: int = 1,
+                 notes: str | None = None):
+        # kind "unknown" (KSPEC_BS_UNKNOWN + KSPEC_FK_UNKNOWN): the keys cannot be found from
+        # the arguments' positions (SORT's BY/GET patterns); only the command's getkeys
+        # proc knows them.  ``notes`` is the spec's free-text explanation in COMMAND INFO.
         self.flags = flags.split()
         self.begin_index = begin_index
         self.begin_keyword = begin_keyword
@@ -85,6 +89,7 @@ class KeySpec:
         self.limit = limit
         self.keynumidx = keynumidx
         self.firstkey = firstkey
+        self.notes = notes
 
 
 class RedisCommand:
@@ -220,10 +225,12 @@ def get_keys_from_command(c: RedisCommand, argv: list[bytes]) -> list[int]:
     out: list[int] = []
     argc = len(argv)
     for ks in c.key_specs:
+        if ks.kind == "unknown":
+            continue
         if ks.begin_keyword is not None:
             first = -1
             kw = ks.begin_keyword.encode().lower()
-            rng = range(ks.keyword_startfrom, argc) if ks.keyword_startfrom > 0 else \
+            rng = range(ks.keyword_startfrom, argc - 1) if ks.keyword_startfrom > 0 else \
                 range(argc + ks.keyword_startfrom, 0, -1)
             for i in rng:
                 if argv[i].lower() == kw:

@@ -183,6 +183,11 @@ for _name, _file, _line, _exposes in (
     ("streamCreateCG", "t_stream.c", 2483, "consumer groups"),
     ("streamCreateConsumer", "t_stream.c", 2517, "consumers"),
     ("streamDelConsumer", "t_stream.c", 2549, "consumers"),
+    ("lookupKeyByPattern", "sort.c", 61, "db, pattern"),
+    ("georadiusGeneric", "geo.c", 523, "client, argv"),
+    ("geoGetPointsInRange", "geo.c", 261, "zset"),
+    ("membersOfAllNeighbors", "geo.c", 365, "zset, geohash cells"),
+    ("geohashCalculateAreasByShapeWGS84", "geohash_helper.c", 121, "geohash cells"),
 ):
     _declare(_name, _file, _line, _exposes)
 
