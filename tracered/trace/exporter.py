@@ -154,7 +154,8 @@ class SpanBuilder:
                 root_ctx = SpanContext(trace_id, getrandbits(64) or 1, False, flags)
                 a, status, name = self._command_attrs(meta)
                 lk = ()
-                if links and links[0].__class__ is tuple:   # (unfilled if flushed mid-read)
+                # An int is a command's place in a read that was no pipeline: no link.
+                if links.__class__ is list and links and links[0].__class__ is tuple:
                     lk = tuple(Link(SpanContext(t, s, False, flags), {"redis.pipeline.index": i})
                                for t, s, i in links)
                 append(ReadableSpan(name, root_ctx, top_parent, res, a, (), lk, server, None,

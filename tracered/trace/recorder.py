@@ -200,7 +200,7 @@ class Recorder(probes.Sink):
         self.top = -1                         # index of the innermost open record
         self.unit: tuple | None = None        # per-unit data kept until the root leaves
         self.done: list = []                  # finished units, handed off by take()
-        self.read: list | None = None         # [client, ncommands, t0, pending links]
+        self.read: list | None = None         # [client, ncommands, t0, len(done) at start]
         self.units_recorded = 0
         self.args_full = args_full
         self.bound = 0
@@ -298,10 +298,14 @@ class Recorder(probes.Sink):
         of the recording cost.  Roots (processCommand, cron and background work) keep the
         generic path: they start units and are rare."""
         name = info.name
-        if name in self.roots:
-            return None
         rec = self
         perf = _perf_ns
+        if name == "processCommand":
+            return self._make_command_root_wrapper(info, fn)
+        if name == "readQueryFromClient":
+            return self._make_read_root_wrapper(info, fn)
+        if name in self.roots:
+            return None
         x = self.extractors.get(name)
         lx = self.leave_extractors.get(name)
         if x is None and lx is None:
@@ -344,6 +348,56 @@ class Recorder(probes.Sink):
                         pass
         return wrapper_attrs
 
+    def _make_command_root_wrapper(self, info: probes.ProbeInfo, fn: Callable) -> Callable:
+        """processCommand: starts a unit when no command is being recorded (the usual
+        case, inlined); nested or odd cases take the generic enter/leave path."""
+        rec = self
+        perf = _perf_ns
+        enter_command = self._enter_command
+        finish = self._finish
+
+        def wrapper(*args, **kw):
+            if rec.cur is not None:
+                tok = rec.enter(info, args)
+                try:
+                    return fn(*args, **kw)
+                finally:
+                    rec.leave(info, tok)
+            tok = enter_command(info, args)
+            try:
+                return fn(*args, **kw)
+            finally:
+                if tok is _SKIP:
+                    rec.cur = None
+                else:
+                    cur = rec.cur
+                    if cur:        # (a forked child forgot the unit: nothing to finish)
+                        cur[3] = perf()
+                        rec.top = -1
+                        finish()
+        return wrapper
+
+    def _make_read_root_wrapper(self, info: probes.ProbeInfo, fn: Callable) -> Callable:
+        """readQueryFromClient outside any command: remember the read (for pipeline links)
+        with no token object and no method call on the way in."""
+        rec = self
+        perf = _perf_ns
+        leave_read = self._leave_read
+
+        def wrapper(*args, **kw):
+            if rec.cur is not None:
+                tok = rec.enter(info, args)
+                try:
+                    return fn(*args, **kw)
+                finally:
+                    rec.leave(info, tok)
+            rec.read = [args[2] if len(args) > 2 else None, 0, perf(), len(rec.done)]
+            try:
+                return fn(*args, **kw)
+            finally:
+                leave_read()
+        return wrapper
+
     # -- roots -------------------------------------------------------------------------
 
     def _enter_command(self, info: probes.ProbeInfo, args: tuple) -> Any:
@@ -365,15 +419,10 @@ class Recorder(probes.Sink):
                 return _SKIP
             trace_id = (getrandbits(64) << 64) | low
             parent = 0
-        links = None
-        if rd is not None and rd[0] is c:
-            # The link's target exists only if the read turns out to be a pipeline: keep
-            # the command's position now and fill the link in when the read ends.
-            links = [rd[1] - 1]
-            if rd[3] is None:
-                rd[3] = [links]
-            else:
-                rd[3].append(links)
+        # The link's target (the read's span) exists only if the read turns out to be a
+        # pipeline: keep the command's position in the read (an int) for now; the read's
+        # end turns it into a link, or leaves it (the exporter ignores an int).
+        links = rd[1] - 1 if rd is not None and rd[0] is c else None
         self.unit = (c, c.argv, c.db.id, self.srv.stat_total_error_replies, trace_id, parent,
                      links)
         self.cur = ["processCommand", -1, _perf_ns(), 0, None, None, 0]
@@ -416,26 +465,26 @@ class Recorder(probes.Sink):
 
     def _enter_read(self, info: probes.ProbeInfo, args: tuple) -> Any:
         # readQueryFromClient(el, fd, client, mask)
-        self.read = [args[2] if len(args) > 2 else None, 0, _perf_ns(), None]
+        self.read = [args[2] if len(args) > 2 else None, 0, _perf_ns(), len(self.done)]
         return _READ
 
     def _leave_read(self) -> None:
         rd = self.read
         self.read = None
-        if rd is None or rd[3] is None:
-            return
-        pending = rd[3]
-        if rd[1] < 2:
-            # One command: not a pipeline, nothing to link to or export.
-            for links in pending:
-                links.clear()
-            return
+        if rd is None or rd[1] < 2:
+            return          # one command (or none): not a pipeline, nothing to link
+        done = self.done
+        start = min(rd[3], len(done))   # (units handed off mid-read keep no link)
+        pending = [i for i in range(start, len(done))
+                   if done[i][0] == UNIT_COMMAND and done[i][3].__class__ is int]
+        if not pending:
+            return          # no command of this read was sampled
         t1 = _perf_ns()
         trace_id = getrandbits(128) or 1
         span_id = getrandbits(64) or 1
-        for links in pending:
-            if links:
-                links[0] = (trace_id, span_id, links[0])
+        for i in pending:
+            u = done[i]
+            done[i] = (u[0], u[1], u[2], [(trace_id, span_id, u[3])], u[4], u[5])
         c = rd[0]
         rec = ["readQueryFromClient", -1, rd[2], t1, (c.id if c is not None else 0, rd[1]),
                None, span_id]
