@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_t_hash import Raw
 
-from tracered import geo
+from tracered import geo, pqsort
 from tracered import geohash as gh
 
 PALERMO = ("13.361389", "38.115556", "Palermo")
@@ -904,7 +904,7 @@ def test_pqsort_puts_the_smallest_first():
         for k in sorted({1, 2, n // 2 or 1, n}):
             pts = [_gp(float(rnd.randrange(20)), str(i)) for i in range(n)]
             want = sorted(p.dist for p in pts)[:k]
-            geo.pqsort(pts, geo.sort_gp_asc, 0, k - 1)
+            pqsort.pqsort(pts, len(pts), geo.sort_gp_asc, 0, k - 1)
             assert [p.dist for p in pts[:k]] == want
             assert sorted(p.member for p in pts) == sorted(str(i).encode() for i in range(n))
 

@@ -26,7 +26,8 @@ from test_command_cmd import Raw as ParsedRaw
 from test_command_cmd import _cli_params, _pairs
 from test_t_hash import Raw
 
-from tracered.sort import pqsort, sort_get_keys, sort_strtod
+from tracered.pqsort import pqsort
+from tracered.sort import sort_get_keys, sort_strtod
 
 LIMITS = [(0, 0), (0, 1), (0, 3), (2, 3), (1, -1), (-1, 2), (-5, -5), (3, 0), (5, 100),
           (7, 1), (8, 1), (9, 5), (100, 2), (-100, 100), (0, 9223372036854775807),

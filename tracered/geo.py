@@ -49,7 +49,7 @@ from bisect import bisect_left
 from tracered import db as dbmod
 from tracered import geohash as gh
 from tracered import networking as net
-from tracered import shared, t_zset, util
+from tracered import pqsort, shared, t_zset, util
 from tracered.commands import KeySpec, cmd
 from tracered.geohash import (
     CIRCULAR_TYPE,
@@ -362,97 +362,6 @@ def _msort(a: list, cmp) -> None:
         k += 1
 
 
-def _med3(a: list, i: int, j: int, k: int, cmp) -> int:
-    if cmp(a[i], a[j]) < 0:
-        if cmp(a[j], a[k]) < 0:
-            return j
-        return k if cmp(a[i], a[k]) < 0 else i
-    if cmp(a[j], a[k]) > 0:
-        return j
-    return i if cmp(a[i], a[k]) < 0 else k
-
-
-def _vecswap(a: list, i: int, j: int, n: int) -> None:
-    for t in range(n):
-        a[i + t], a[j + t] = a[j + t], a[i + t]
-
-
-def pqsort(a: list, cmp, lrange: int, rrange: int) -> None:
-    """pqsort (pqsort.c): Bentley & McIlroy's quicksort that only recurses into the parts
-    overlapping places lrange..rrange, so those places end up holding what a full sort
-    would put there.  Not stable: equal-distance points come out in this algorithm's
-    order, which is why it is ported as is."""
-    _pqsort(a, 0, len(a), cmp, lrange, rrange)
-
-
-def _pqsort(a: list, lo: int, n: int, cmp, lrange: int, rrange: int) -> None:
-    while True:
-        if n < 7:
-            for pm in range(lo + 1, lo + n):
-                pl = pm
-                while pl > lo and cmp(a[pl - 1], a[pl]) > 0:
-                    a[pl], a[pl - 1] = a[pl - 1], a[pl]
-                    pl -= 1
-            return
-        pm = lo + n // 2
-        if n > 7:
-            pl = lo
-            pn = lo + n - 1
-            if n > 40:
-                d = n // 8
-                pl = _med3(a, pl, pl + d, pl + 2 * d, cmp)
-                pm = _med3(a, pm - d, pm, pm + d, cmp)
-                pn = _med3(a, pn - 2 * d, pn - d, pn, cmp)
-            pm = _med3(a, pl, pm, pn, cmp)
-        a[lo], a[pm] = a[pm], a[lo]
-        pivot = a[lo]
-        pa = pb = lo + 1
-        pc = pd = lo + n - 1
-        while True:
-            while pb <= pc:
-                r = cmp(a[pb], pivot)
-                if r > 0:
-                    break
-                if r == 0:
-                    a[pa], a[pb] = a[pb], a[pa]
-                    pa += 1
-                pb += 1
-            while pb <= pc:
-                r = cmp(a[pc], pivot)
-                if r < 0:
-                    break
-                if r == 0:
-                    a[pc], a[pd] = a[pd], a[pc]
-                    pd -= 1
-                pc -= 1
-            if pb > pc:
-                break
-            a[pb], a[pc] = a[pc], a[pb]
-            pb += 1
-            pc -= 1
-        pn = lo + n
-        r = min(pa - lo, pb - pa)
-        _vecswap(a, lo, pb - r, r)
-        r = min(pd - pc, pn - pd - 1)
-        _vecswap(a, pb, pn - r, r)
-        r = pb - pa
-        if r > 1:
-            left, right = lo, lo + r - 1
-            if not ((lrange < left and rrange < left) or
-                    (lrange > right and rrange > right)):
-                _pqsort(a, lo, r, cmp, lrange, rrange)
-        r = pd - pc
-        if r > 1:
-            # The right part: iterate instead of recursing, as the C does.
-            lo = pn - r
-            n = r
-            left, right = lo, lo + r - 1
-            if not ((lrange < left and rrange < left) or
-                    (lrange > right and rrange > right)):
-                continue
-        return
-
-
 def _dist_key(gp: GeoPoint) -> float:
     return gp.dist
 
@@ -704,7 +613,7 @@ def georadius_generic(c: net.Client, src_key_index: int, flags: int) -> None:
                 # Stable like glibc's merge sort, and equal to it for a real order.
                 ga.sort(key=_dist_key, reverse=sort == SORT_DESC)
         else:
-            pqsort(ga, cmpf, 0, returned_items - 1)
+            pqsort.pqsort(ga, len(ga), cmpf, 0, returned_items - 1)
 
     conversion = shape.conversion
     if storekey is None:
