@@ -348,6 +348,14 @@ class Recorder(probes.Sink):
                         pass
         return wrapper_attrs
 
+    def _generic_call(self, info: probes.ProbeInfo, fn: Callable, args: tuple, kw: dict):
+        """What probes.py's generic wrapper does: enter, call, leave."""
+        tok = self.enter(info, args)
+        try:
+            return fn(*args, **kw)
+        finally:
+            self.leave(info, tok)
+
     def _make_command_root_wrapper(self, info: probes.ProbeInfo, fn: Callable) -> Callable:
         """processCommand: starts a unit when no command is being recorded (the usual
         case, inlined); nested or odd cases take the generic enter/leave path."""
@@ -355,14 +363,11 @@ class Recorder(probes.Sink):
         perf = _perf_ns
         enter_command = self._enter_command
         finish = self._finish
+        generic = self._generic_call
 
         def wrapper(*args, **kw):
             if rec.cur is not None:
-                tok = rec.enter(info, args)
-                try:
-                    return fn(*args, **kw)
-                finally:
-                    rec.leave(info, tok)
+                return generic(info, fn, args, kw)
             tok = enter_command(info, args)
             try:
                 return fn(*args, **kw)
@@ -383,14 +388,11 @@ class Recorder(probes.Sink):
         rec = self
         perf = _perf_ns
         leave_read = self._leave_read
+        generic = self._generic_call
 
         def wrapper(*args, **kw):
             if rec.cur is not None:
-                tok = rec.enter(info, args)
-                try:
-                    return fn(*args, **kw)
-                finally:
-                    rec.leave(info, tok)
+                return generic(info, fn, args, kw)
             rec.read = [args[2] if len(args) > 2 else None, 0, perf(), len(rec.done)]
             try:
                 return fn(*args, **kw)
