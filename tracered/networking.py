@@ -59,6 +59,12 @@ CLIENT_REPLY_SKIP_NEXT = 1 << 23
 CLIENT_REPLY_SKIP = 1 << 24
 CLIENT_LUA_DEBUG = 1 << 25
 CLIENT_TRACKING = 1 << 31
+CLIENT_TRACKING_BROKEN_REDIR = 1 << 32  # the REDIRECT target went away
+CLIENT_TRACKING_BCAST = 1 << 33         # tracking.py: broadcasting mode
+CLIENT_TRACKING_OPTIN = 1 << 34
+CLIENT_TRACKING_OPTOUT = 1 << 35
+CLIENT_TRACKING_CACHING = 1 << 36       # CLIENT CACHING yes|no for the next command
+CLIENT_TRACKING_NOLOOP = 1 << 37
 CLIENT_PROTOCOL_ERROR = 1 << 39
 CLIENT_NO_EVICT = 1 << 43
 
@@ -116,7 +122,10 @@ class Client:
         self.lastcmd = None
         self.reply: list[bytes] = []
         self.reply_bytes = 0
-        self.authenticated = not server.requirepass
+        # clientSetDefaultAuth (acl.py keeps default_user_requires_auth in step with the
+        # default user's nopass/off flags).
+        self.authenticated = not getattr(server, "default_user_requires_auth",
+                                         server.requirepass)
         self.user = "default"
         now = time.time()
         self.ctime = now
@@ -146,7 +155,7 @@ class Client:
         self.trace_parent = None    # W3C traceparent for the next command (CLIENT TRACEPARENT)
         self.postponed = False
         self.paused_reads = False
-        self.tracking = False
+        self.tracking = None        # tracking.ClientTracking while CLIENT TRACKING is on
         self.client_cron_last_memory = 0
 
     def __repr__(self) -> str:
@@ -336,7 +345,9 @@ def process_input_buffer(c: Client) -> None:
                 # A resumed command starts mid-way (at a '$' line): Redis's c->reqtype.
                 if buf[pos] == 42 or mbulk.argv is not None:  # '*'
                     argv, npos = parse_multibulk(buf, pos, srv.proto_max_bulk_len,
-                                                 not c.authenticated and srv.requirepass != "",
+                                                 not c.authenticated and getattr(
+                                                     srv, "default_user_requires_auth",
+                                                     srv.requirepass != ""),
                                                  c.flags & CLIENT_MASTER != 0, mbulk)
                 else:
                     argv, npos = parse_inline(buf, pos, c.flags & CLIENT_MASTER != 0)
@@ -370,7 +381,7 @@ def process_input_buffer(c: Client) -> None:
             srv.current_client = c
             server_module.process_command(c)
             srv.current_client = None
-            if c.flags & (CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT):
+            if c.flags & (CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT | CLIENT_TRACKING_CACHING):
                 reset_client_reply_skip(c)
             if c.flags & CLIENT_MASTER and not (c.flags & CLIENT_BLOCKED):
                 srv.replication_master_applied(c)
@@ -388,6 +399,10 @@ def reset_client_reply_skip(c: Client) -> None:
     replied yet, so it keeps the flags."""
     if c.flags & CLIENT_BLOCKED:
         return
+    # CLIENT CACHING yes|no covers the next command (or MULTI ... EXEC), even a rejected one.
+    if c.flags & CLIENT_TRACKING_CACHING and not c.flags & CLIENT_MULTI and \
+            (c.cmd is None or (c.cmd.parent or c.cmd).name != "client"):
+        c.flags &= ~CLIENT_TRACKING_CACHING
     c.flags &= ~CLIENT_REPLY_SKIP
     if c.flags & CLIENT_REPLY_SKIP_NEXT:
         c.flags = (c.flags | CLIENT_REPLY_SKIP) & ~CLIENT_REPLY_SKIP_NEXT
@@ -800,6 +815,10 @@ def client_flags_string(c: Client) -> str:
         out += "b"
     if f & CLIENT_TRACKING:
         out += "t"
+    if f & CLIENT_TRACKING_BROKEN_REDIR:
+        out += "R"
+    if f & CLIENT_TRACKING_BCAST:
+        out += "B"
     if f & CLIENT_DIRTY_CAS:
         out += "d"
     if f & CLIENT_CLOSE_AFTER_REPLY:
@@ -838,7 +857,8 @@ def cat_client_info_string(c: Client) -> str:
             f"multi={multi} qbuf={qbuf} qbuf-free=0 "
             f"argv-mem={argv_mem} multi-mem=0 rbs=1024 rbp=0 obl=0 "
             f"oll={len(c.reply)} omem={c.reply_bytes} tot-mem={c.reply_bytes + qbuf + 1024} "
-            f"events={events} cmd={lastcmd} user={c.user} redir=-1 resp={c.resp}")
+            f"events={events} cmd={lastcmd} user={c.user} "
+            f"redir={c.tracking.redirection if c.tracking else -1} resp={c.resp}")
 
 
 def get_all_clients_info_string(ctype: int | None = None) -> str:

@@ -10,8 +10,8 @@ learner can break on one of them.
 Subcommand-specific argument counts that the table cannot express (CLIENT PAUSE takes 3 or
 4 arguments) end, as in Redis, in addReplySubcommandSyntaxError.
 
-Divergence: CLIENT TRACKING and CLIENT CACHING (client side caching, tracking.c) are not
-implemented; CLIENT TRACKINGINFO and CLIENT GETREDIR always describe tracking as off.
+The client side caching branches (TRACKING, CACHING, GETREDIR, TRACKINGINFO) live in
+tracking.py next to the state they read.
 Divergence: CLIENT UNPAUSE releases the postponed clients from beforeSleep (a hook that
 init() installs) instead of re-running their commands nested inside the UNPAUSE call; Redis
 gets the same effect from unblockPostponedClients and server.unblocked_clients.
@@ -23,7 +23,7 @@ import time
 
 from tracered import networking as net
 from tracered import server as server_module
-from tracered import shared, util
+from tracered import shared, tracking, util
 from tracered.commands import cmd, sub
 from tracered.server import CLIENT_PAUSE_ALL, CLIENT_PAUSE_OFF, CLIENT_PAUSE_WRITE, server
 
@@ -418,23 +418,6 @@ def init(srv: server_module.Server) -> None:
     srv.before_sleep_hooks.append(_release_postponed)
 
 
-def client_getredir_command(c: net.Client) -> None:
-    """CLIENT GETREDIR: -1, tracking is never on (see the module note)."""
-    net.add_reply_long_long(c, -1)
-
-
-def client_trackinginfo_command(c: net.Client) -> None:
-    """CLIENT TRACKINGINFO: flags / redirect / prefixes of client side caching (off)."""
-    net.add_reply_map_len(c, 3)
-    net.add_reply_bulk(c, b"flags")
-    net.add_reply_set_len(c, 1)
-    net.add_reply_bulk(c, b"on" if c.flags & net.CLIENT_TRACKING else b"off")
-    net.add_reply_bulk(c, b"redirect")
-    net.add_reply_long_long(c, -1)
-    net.add_reply_bulk(c, b"prefixes")
-    net.add_reply_array_len(c, 0)
-
-
 # --------------------------------------------------------------------------------------------
 # MONITOR (server.c)
 # --------------------------------------------------------------------------------------------
@@ -481,7 +464,10 @@ COMMANDS = [
         subcommands=[
             _client_sub("getname", client_getname_command, 2, _CONN, since="2.6.9",
                         summary="Get the current connection name"),
-            _client_sub("getredir", client_getredir_command, 2, _CONN, since="6.0.0",
+            _client_sub("caching", tracking.client_caching_command, 3, _CONN, since="6.0.0",
+                        summary="Instruct the server about tracking or not keys in the next "
+                                "request", args="YES|NO"),
+            _client_sub("getredir", tracking.client_getredir_command, 2, _CONN, since="6.0.0",
                         summary="Get tracking notifications redirection client ID if any"),
             _client_sub("help", client_help_command, 2, "loading stale sentinel",
                         since="5.0.0",
@@ -512,7 +498,15 @@ COMMANDS = [
                         args="ON|OFF|SKIP"),
             _client_sub("setname", client_setname_command, 3, _CONN, since="2.6.9",
                         summary="Set the current connection name", args="connection-name"),
-            _client_sub("trackinginfo", client_trackinginfo_command, 2, _CONN, since="6.2.0",
+            _client_sub("tracking", tracking.client_tracking_command, -3, _CONN,
+                        since="6.0.0", complexity="O(1). Some options may introduce "
+                        "additional complexity.",
+                        summary="Enable or disable server assisted client side caching "
+                                "support",
+                        args="ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] "
+                             "[BCAST] [OPTIN] [OPTOUT] [NOLOOP]"),
+            _client_sub("trackinginfo", tracking.client_trackinginfo_command, 2, _CONN,
+                        since="6.2.0",
                         summary="Return information about server assisted client side "
                                 "caching for the current connection"),
             _client_sub("unblock", client_unblock_command, -3, _ADMIN, since="5.0.0",

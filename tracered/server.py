@@ -81,6 +81,8 @@ CONFIG_MAX_HZ = 500
 class Server:
     """redisServer: the global state.  Config values are attributes too (see config.py)."""
 
+    tracking_clients = 0  # CLIENT TRACKING on connections (tracking.py keeps the count)
+
     def __init__(self) -> None:
         from tracered import config
 
@@ -107,6 +109,7 @@ class Server:
         self.perform_evictions = None       # evict.py: performEvictions, False when OOM
         self.queue_multi_command = None     # multi.py: queueMultiCommand
         self.exec_command_abort = None      # multi.py: execCommandAbort
+        self.acl_check_all_perm = None      # acl.py: ACLCheckAllPerm (None: no user restricted)
         self.script_timedout = False        # script_lua.py: a busy script yields (-BUSY)
         self.repl_good_slaves_count = 0     # replication.py: replicas within max-lag
         self.propagate_no_multi = False     # active expire: DELs go out one by one
@@ -305,12 +308,17 @@ def process_command(c: net.Client) -> bool:
             % ("DEBUG" if is_debug else "MODULE",
                "enable-debug-command" if is_debug else "enable-module-command"))
         return True
-    if not c.authenticated and not flags & CMD_NO_AUTH:
+    # authRequired(): the client has not authenticated *and* the default user still wants
+    # a password (removing requirepass lets waiting clients in, as in Redis).
+    if not c.authenticated and not flags & CMD_NO_AUTH and \
+            getattr(srv, "default_user_requires_auth", True):
         reject_command(c, shared.noautherr)
         return True
     cflags = c.flags
     if cflags & net.CLIENT_MULTI and flags & CMD_NO_MULTI:
         reject_command_format(c, "Command not allowed inside a transaction")
+        return True
+    if srv.acl_check_all_perm is not None and not srv.acl_check_all_perm(c):
         return True
     is_write = flags & CMD_WRITE
     if cflags & net.CLIENT_MULTI and c.mstate is not None and cmd.name == "exec":
@@ -488,6 +496,8 @@ def call(c: net.Client, flags: int = CMD_CALL_FULL) -> None:
     srv.stat_numcommands += 1
     if srv.also_propagate and srv.in_nested_call == 0:
         propagate_pending_commands()
+    if srv.tracking_clients:
+        srv.tracking_after_call(c)  # tracking.py: trackingRememberKeys + afterCommand's half
 
 
 # Hot-path constants and clock functions bound once (each module attribute lookup costs
@@ -816,7 +826,7 @@ _COMMAND_MODULES = [
     "bitops", "hyperloglog", "t_stream", "blocked", "multi", "pubsub", "notify",
     "networking_cmds", "info", "command_cmd", "config_cmd", "debug", "object_cmd",
     "slowlog", "latency", "evict", "rdb", "aof", "replication", "script_lua", "acl", "sort",
-    "geo", "tracing_cmds", "gcpolicy",
+    "geo", "tracing_cmds", "gcpolicy", "tracking",
 ]
 
 

@@ -64,14 +64,18 @@ def select_command(c: net.Client) -> None:
     net.add_reply(c, shared.ok)
 
 
-def _check_password(username: bytes, password: bytes) -> bool:
-    """The 'default' user with requirepass (acl.py replaces this when ACL users exist)."""
-    if username != b"default":
-        return False
-    return password.decode("utf-8", "surrogateescape") == server.requirepass
+def check_password(username: bytes, password: bytes) -> bool:
+    """ACLCheckUserCredentials (acl.py): the user exists, is on, and the password fits."""
+    from tracered import acl
+
+    return acl.acl_check_user_credentials(username, password)
 
 
-check_password = _check_password
+def authenticate_user(c: net.Client, username: bytes, password: bytes) -> bool:
+    """ACLAuthenticateUser (acl.py): bind the client to the user, or log the failure."""
+    from tracered import acl
+
+    return acl.acl_authenticate_user(c, username, password)
 
 
 def auth_command(c: net.Client) -> None:
@@ -84,7 +88,7 @@ def auth_command(c: net.Client) -> None:
         net.add_reply(c, shared.syntaxerr)
         return
     if len(argv) == 2:
-        if not server.requirepass:
+        if not getattr(server, "default_user_requires_auth", server.requirepass):
             net.add_reply_error(c, "AUTH <password> called without any password configured for "
                                    "the default user. Are you sure your configuration is "
                                    "correct?")
@@ -92,9 +96,7 @@ def auth_command(c: net.Client) -> None:
         user, pw = b"default", argv[1]
     else:
         user, pw = argv[1], argv[2]
-    if check_password(user, pw):
-        c.authenticated = True
-        c.user = user.decode(errors="replace")
+    if authenticate_user(c, user, pw):
         net.add_reply(c, shared.ok)
     else:
         net.add_reply_error(c, "-" + shared.INVALID_PASSWORD)
@@ -122,11 +124,9 @@ def hello_command(c: net.Client) -> None:
         if opt == b"auth" and more >= 2:
             net.redact_client_command_argument(c, j + 1)
             net.redact_client_command_argument(c, j + 2)
-            if not check_password(argv[j + 1], argv[j + 2]):
+            if not authenticate_user(c, argv[j + 1], argv[j + 2]):
                 net.add_reply_error(c, "-" + shared.INVALID_PASSWORD)
                 return
-            c.authenticated = True
-            c.user = argv[j + 1].decode(errors="replace")
             j += 3
         elif opt == b"setname" and more >= 1:
             clientname = argv[j + 1]
@@ -182,7 +182,8 @@ def reset_command(c: net.Client) -> None:
     c.name = None
     c.flags &= ~(net.CLIENT_REPLY_OFF | net.CLIENT_REPLY_SKIP | net.CLIENT_REPLY_SKIP_NEXT |
                  net.CLIENT_ASKING | net.CLIENT_READONLY)
-    c.authenticated = not server.requirepass
+    c.user = "default"  # clientSetDefaultAuth
+    c.authenticated = not getattr(server, "default_user_requires_auth", server.requirepass)
     net.add_reply_status(c, "RESET")
 
 
@@ -246,7 +247,7 @@ COMMANDS = [
         summary="Reset the connection"),
     cmd("time", time_command, 1, "loading stale fast", acl="fast", group="server",
         since="2.6.0", summary="Return the current server time", tips="nondeterministic_output"),
-    cmd("select", select_command, 2, "loading stale fast", acl="keyspace", group="connection",
+    cmd("select", select_command, 2, "loading stale fast", acl="connection", group="connection",
         summary="Change the selected database for the current connection", args="index"),
     cmd("auth", auth_command, -2, "noscript loading stale fast no_auth sentinel allow_busy",
         acl="connection", group="connection", summary="Authenticate to the server",
