@@ -351,6 +351,48 @@ def test_noperm_command_key_channel_like_redis(tracered_server, redis_server):
         ref.close()
 
 
+def test_exec_rechecks_queued_commands_and_scripts_obey_acls(tracered_server, redis_server):
+    """EXEC re-checks each queued command against the rules of *now* (multi.c), and
+    redis.call checks the script caller's user (script.c scriptVerifyACL); both log."""
+    t, ref = _restricted_pair(tracered_server, redis_server, "~foo*", "+@all")
+    try:
+        for c, sp in ((t, tracered_server), (ref, redis_server)):
+            c.execute_command("MULTI")
+            c.execute_command("SET", "foo1", "a")
+            c.execute_command("INCR", "foo2")
+            admin = _admin(sp)
+            admin.execute_command("ACL", "SETUSER", "lim", "-incr")
+            admin.close()
+        outs = []
+        for c in (t, ref):
+            outs.append(_run(c, "EXEC"))
+        shown = [[f"{type(x).__name__}:{x}" for x in o] for o in outs]
+        assert shown[0] == shown[1], shown
+        assert "ACLs rules changed between the moment" in shown[0][1], shown
+        for c in (t, ref):
+            c.execute_command("ACL", "WHOAMI")
+        script_calls = [("EVAL", "return redis.call('SET', KEYS[1], 'v')", "1", "foo3"),
+                        ("EVAL", "return redis.call('SET', KEYS[1], 'v')", "1", "bar"),
+                        ("EVAL", "return redis.call('INCR', KEYS[1])", "1", "foo4"),
+                        ("EVAL", "return redis.pcall('GET', 'bar')", "0")]
+        for args in script_calls:
+            a, b = _run(t, *args), _run(ref, *args)
+            assert a == b, f"{args}: tracered={a!r} redis={b!r}"
+        logs = []
+        for sp in (tracered_server, redis_server):
+            admin = _admin(sp)
+            entries = admin.execute_command("ACL", "LOG")
+            admin.close()
+            logs.append([(e["reason"], e["context"], e["object"]) if isinstance(e, dict) else
+                         tuple(e[i + 1] for i in range(0, len(e), 2)
+                               if e[i] in ("reason", "context", "object"))
+                         for e in entries])
+        assert logs[0] == logs[1], logs
+    finally:
+        t.close()
+        ref.close()
+
+
 def test_subscribe_denied_channel(tracered_server, redis_server):
     for sp in (tracered_server, redis_server):
         admin = _admin(sp)

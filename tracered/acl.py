@@ -34,8 +34,6 @@ follow tracered's command-table order; Redis walks a dict with a random hash see
 order changes from run to run.
 Divergence: ACL LOAD / ACL SAVE (aclfile) are not implemented; ``user`` lines in redis.conf
 are applied at startup; CONFIG REWRITE does not write them back yet (see ``init``).
-Divergence: queued MULTI commands are not re-checked at EXEC time and Lua's redis.call does
-not consult ACLs yet (multi.py / script_lua.py may call acl_check_all_user_command_perm).
 """
 
 from __future__ import annotations
@@ -927,6 +925,44 @@ def acl_user_check_cmd_with_unrestricted_key_access(u: User | str | None, c,
 
 def _log_context(c: net.Client) -> int:
     return ACL_LOG_CTX_MULTI if c.flags & net.CLIENT_MULTI else ACL_LOG_CTX_TOPLEVEL
+
+
+def acl_check_all_perm(c: net.Client) -> tuple[int, int]:
+    """ACLCheckAllPerm: (result, position of the refused argument) of the client's user
+    against its current command; what EXEC and scripts ask before each command."""
+    u = users.get(c.user)
+    if u is None or u.selectors[0].flags & _UNRESTRICTED == _UNRESTRICTED:
+        return ACL_OK, -1
+    return acl_check_all_user_command_perm(u, c.cmd, c.argv)
+
+
+_EXEC_REASONS = {ACL_DENIED_CMD: "no permission to execute the command or subcommand",
+                 ACL_DENIED_KEY: "no permission to touch the specified keys",
+                 ACL_DENIED_CHANNEL: "no permission to access one of the channels used as "
+                                     "arguments"}
+
+
+def exec_acl_check(c: net.Client) -> bool:
+    """execCommand's re-check of a queued command (the rules may have changed since it was
+    queued): False after replying -NOPERM in its place."""
+    res, pos = acl_check_all_perm(c)
+    if res == ACL_OK:
+        return True
+    add_acl_log_entry(c, res, ACL_LOG_CTX_MULTI, pos, None, None)
+    net.add_reply_error(c, "-NOPERM ACLs rules changed between the moment the transaction was "
+                           "accumulated and the EXEC call. This command is no longer allowed "
+                           "for the following reason: %s"
+                        % _EXEC_REASONS.get(res, "no permission"))
+    return False
+
+
+def script_verify_acl(c: net.Client) -> str | None:
+    """scriptVerifyACL: the error text for redis.call, or None when allowed."""
+    res, pos = acl_check_all_perm(c)
+    if res == ACL_OK:
+        return None
+    add_acl_log_entry(c, res, ACL_LOG_CTX_LUA, pos, None, None)
+    return "The user executing the script %s" % get_acl_error_message(res)
 
 
 def _process_command_acl_check(c: net.Client) -> bool:

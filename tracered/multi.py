@@ -199,6 +199,10 @@ def exec_command(c: net.Client) -> None:
         for mc in commands:
             c.argv = mc.argv
             c.cmd = mc.cmd
+            # ACL rules may have changed since the command was queued (only checked while
+            # some user is restricted: acl.py sets the hook then).
+            if srv.acl_check_all_perm is not None and not _acl().exec_acl_check(c):
+                continue
             server_module.call(c, call_flags)
             # A command may rewrite its argv for propagation: keep what it left.
             mc.argv = c.argv
@@ -439,3 +443,9 @@ COMMANDS = [
     cmd("unwatch", unwatch_command, 1, _TX, acl="transaction", group="transactions",
         since="2.2.0", summary="Forget about all watched keys"),
 ]
+
+
+def _acl():
+    from tracered import acl
+
+    return acl

@@ -503,6 +503,13 @@ def _script_verify_allow_stale(cmd_flags: int) -> str | None:
     return "Can not execute the command on a stale replica"
 
 
+def _script_verify_acl(c) -> str | None:
+    """scriptVerifyACL (only asked while some user is restricted)."""
+    from tracered import acl
+
+    return acl.script_verify_acl(c)
+
+
 @probe("scriptCall")
 def script_call(run_ctx: ScriptRunCtx) -> str | None:
     """scriptCall: run the command in ``run_ctx.c.argv`` for the script, after the checks a
@@ -524,6 +531,7 @@ def script_call(run_ctx: ScriptRunCtx) -> str | None:
         command.rejected_calls += 1
         return "This Redis command is not allowed from script"
     err = _script_verify_allow_stale(flags) or \
+        (_script_verify_acl(c) if server.acl_check_all_perm is not None else None) or \
         _script_verify_write_command_allow(run_ctx, flags) or \
         _script_verify_oom(run_ctx, flags)
     if err is not None:
