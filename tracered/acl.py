@@ -33,7 +33,8 @@ Divergence: the single-command part of ACL LIST / GETUSER "commands" and ACL CAT
 follow tracered's command-table order; Redis walks a dict with a random hash seed, so its own
 order changes from run to run.
 Divergence: ACL LOAD / ACL SAVE (aclfile) are not implemented; ``user`` lines in redis.conf
-are applied at startup; CONFIG REWRITE does not write them back yet (see ``init``).
+are applied at startup and CONFIG REWRITE writes every user back, as Redis does without an
+aclfile.
 """
 
 from __future__ import annotations
@@ -1335,8 +1336,8 @@ def init(srv) -> None:
 
     acl_init(srv)
     config.apply_hooks["requirepass"].append(_apply_requirepass)
-    # rewrite_config_user_option is ready but not registered in config.rewrite_hooks yet:
-    # tests/test_config.py's rewrite round trip expects no 'user' lines from tracered.
+    if rewrite_config_user_option not in config.rewrite_hooks:
+        config.rewrite_hooks.append(rewrite_config_user_option)
     srv.startup_hooks.append(lambda _srv: acl_sync_command_table())
 
 
