@@ -826,7 +826,7 @@ _COMMAND_MODULES = [
     "bitops", "hyperloglog", "t_stream", "blocked", "multi", "pubsub", "notify",
     "networking_cmds", "info", "command_cmd", "config_cmd", "debug", "object_cmd",
     "slowlog", "latency", "evict", "rdb", "aof", "replication", "script_lua", "acl", "sort",
-    "geo", "tracing_cmds", "gcpolicy", "tracking",
+    "geo", "tracing_cmds", "gcpolicy", "tracking", "cluster", "functions",
 ]
 
 
