@@ -21,6 +21,14 @@ import time
 
 import pytest
 import redis
+from hypothesis import settings as _hyp_settings
+
+# Property tests replay the same examples on every run by default ("ci"), so the suite's
+# verdict does not depend on the draw; HYPOTHESIS_PROFILE=explore draws new examples each
+# run, to hunt for divergences from Redis (README: Tests).
+_hyp_settings.register_profile("ci", derandomize=True)
+_hyp_settings.register_profile("explore", derandomize=False)
+_hyp_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REDIS_SERVER = shutil.which("redis-server")

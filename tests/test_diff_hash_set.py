@@ -460,7 +460,9 @@ set_ops = st.one_of(
     st.tuples(st.sampled_from(["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), skey, skey, skey),
     st.tuples(st.just("SPOP"), skey, st.just("1000")),
 )
-UNORDERED = {"HKEYS", "HVALS"}
+# SPOP with a count past the size returns the whole set in its iteration order, which for
+# a hashtable differs (Python hash vs SipHash): compared as multisets.
+UNORDERED = {"HKEYS", "HVALS", "SPOP"}
 
 
 @settings(max_examples=30, deadline=None,

@@ -29,9 +29,6 @@ Redis.
 Divergence: a corrupt payload can make Redis's loader assert and crash when
 sanitize-dump-payload is off; here any exception the loader raises is caught and answered
 "Bad data format", so the server always keeps serving.
-Divergence: rdb.py's deep-sanitize switch only knows ``yes``; for ``clients`` RESTORE turns
-it on for the duration of the load unless the caller is the master or an ACL user with
-skip-sanitize-payload (Redis's rule in rdbLoadObject).
 Divergence: MIGRATE always sends RESTORE (tracered has no cluster mode, so never
 RESTORE-ASKING) and never uses TLS.
 """
@@ -103,24 +100,11 @@ def dump_command(c: net.Client) -> None:
     net.add_reply_bulk(c, create_dump_payload(o, key, c.db.id))
 
 
-def _sanitize_for_client(c: net.Client) -> bool:
-    """sanitize-dump-payload ``clients``: deep-check a payload unless it comes from our
-    master or from an ACL user flagged skip-sanitize-payload."""
-    if c.flags & net.CLIENT_MASTER or server.loading:
-        return False
-    from tracered import acl
-
-    u = acl.acl_get_user_by_name(c.user) if c.user else None
-    return not (u is not None and u.flags & acl.USER_FLAG_SANITIZE_PAYLOAD_SKIP)
-
-
 def _load_payload(c: net.Client, key: bytes, payload: bytes) -> RObj | None:
     """rdbLoadObjectType + rdbLoadObject over the payload; None for any failure."""
+    # How deeply to check the payload (sanitize-dump-payload, 'clients' looking at this
+    # client) is rdb.py's _deep_sanitize, as in rdbLoadObject.
     r = rdbmod.RioReader(payload)
-    mode = server.sanitize_dump_payload
-    forced = mode == "clients" and _sanitize_for_client(c)
-    if forced:
-        server.sanitize_dump_payload = "yes"
     try:
         rdbtype = rdbmod.rdb_load_type(r)
         if not rdbmod.rdb_is_object_type(rdbtype):
@@ -128,9 +112,6 @@ def _load_payload(c: net.Client, key: bytes, payload: bytes) -> RObj | None:
         return rdbmod.rdb_load_object(rdbtype, r, key, c.db.id)
     except Exception:  # noqa: BLE001 - corrupt input of any shape must not kill the server
         return None
-    finally:
-        if forced:
-            server.sanitize_dump_payload = mode
 
 
 def restore_command(c: net.Client) -> None:
@@ -591,6 +572,6 @@ COMMANDS = [
                    "performed.",
         summary="Atomically transfer a key from a Redis instance to another one.",
         args='host port key|"" destination-db timeout [COPY] [REPLACE] '
-             '[AUTH password | AUTH2 username password] [KEYS key [key ...]]',
+             '[[AUTH password] | [AUTH2 username password]] [KEYS key [key ...]]',
         getkeys=migrate_get_keys, tips="nondeterministic_output"), _MIGRATE_HISTORY),
 ]

@@ -169,6 +169,10 @@ def _arg_type(name: str) -> str:
 
 
 def _word_node(text: str) -> dict:
+    if text == '""':
+        # MIGRATE's "empty key" choice: Redis's JSON token is "" and COMMAND DOCS
+        # replies with it as an empty string.
+        return {"name": "empty_string", "type": "pure-token", "token": "", "flags": []}
     if _is_token(text):
         return {"name": text.lower(), "type": "pure-token", "token": text, "flags": []}
     name, sep, typ = text.rpartition(":")

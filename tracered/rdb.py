@@ -65,7 +65,8 @@ Divergence: module types and streams need their modules (which register in
 ``rdb_save_object_funcs`` / ``rdb_load_object_funcs``); without them such values are
 refused as in a Redis without the module.  Module AUX fields are skipped with a warning
 when they use the self-describing (opcode-annotated) encoding; Redis refuses to start.
-Function libraries (FUNCTION opcodes) are skipped with a warning until scripting lands.
+Function libraries (RDB_OPCODE_FUNCTION2) are saved and loaded through the hooks that
+functions.py installs (function_save_hook, function_load_begin_hook, function_load_hook).
 Divergence: events are processed while loading (clients get -LOADING) only at startup,
 not during DEBUG RELOAD.
 """
@@ -709,6 +710,8 @@ def rdb_save_rio(rdb: Rio, rdbflags: int = RDBFLAGS_NONE, rsi: RdbSaveInfo | Non
     out = rdb.buf
     out += b"REDIS%04d" % RDB_VERSION
     rdb_save_info_aux_fields(out, rdbflags, rsi)
+    if function_save_hook is not None:
+        function_save_hook(out)  # rdbSaveFunctions: the libraries, before the databases
     key_counter = [0]
     for j in range(len(server.db)):
         rdb_save_db(rdb, j, rdbflags, key_counter)
@@ -1198,9 +1201,25 @@ def rdb_load_check_module_value(r: RioReader, modulename: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 def _deep_sanitize() -> bool:
-    """sanitize-dump-payload 'yes' validates every entry; 'no'/'clients' trust an RDB file
-    (Redis skips deep checks while loading)."""
-    return server.sanitize_dump_payload == "yes"
+    """Whether to validate every entry of a compact encoding (rdbLoadObject's
+    deep_integrity_validation): always with sanitize-dump-payload yes; with 'clients', for a
+    RESTORE from an ordinary client (not while loading an RDB file, not from our master,
+    not for an ACL user flagged skip-sanitize-payload); never with 'no'."""
+    mode = server.sanitize_dump_payload
+    if mode == "yes":
+        return True
+    if mode != "clients" or server.loading:
+        return False
+    c = server.current_client
+    if c is None:
+        return True
+    from tracered import acl
+    from tracered import networking as net
+
+    if c.flags & net.CLIENT_MASTER:
+        return False
+    u = acl.acl_get_user_by_name(c.user) if c.user else None
+    return not (u is not None and u.flags & acl.USER_FLAG_SANITIZE_PAYLOAD_SKIP)
 
 
 def lp_pairs_validate_integrity_and_dups(lp: bytes | bytearray, deep: bool) -> bool:
@@ -1653,6 +1672,8 @@ def rdb_load_rio(r: RioReader, rdbflags: int = RDBFLAGS_NONE,
     # garbage yet, so collection waits until the load is over.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    if function_load_begin_hook is not None:
+        function_load_begin_hook(rdbflags)
     try:
         ok = _rdb_load_body(r, rdbver, rdbflags, rsi, dbs, start_pos)
     except RdbLoadError as e:
@@ -1870,6 +1891,11 @@ def _rdb_load_aux(k: bytes, v: bytes, rsi: RdbSaveInfo | None) -> None:
 
 # Installed by the scripting module: fn(code: bytes) -> error text | None.
 function_load_hook: Callable[[bytes], str | None] | None = None
+# Installed by functions.py: fn(rdbflags) before a stream is read (every caller empties the
+# data, libraries included, before loading; RDBFLAGS_ALLOW_DUP keeps and replaces them), and
+# fn(out) writing the RDB_OPCODE_FUNCTION2 records when saving.
+function_load_begin_hook: Callable[[int], None] | None = None
+function_save_hook: Callable[[bytearray], None] | None = None
 
 
 def _rdb_function_load(r: RioReader, t: int) -> None:

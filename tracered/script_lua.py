@@ -60,9 +60,10 @@ Divergence: the error texts are Redis 7.0's (``ERR <msg> script: <sha1>, on
 @user_script:<line>.``), not the 6.x "Error running script (call to f_<sha1>)" form.
 Divergence: the ``cjson``, ``cmsgpack``, ``struct`` and ``bit`` libraries are Python
 re-implementations (script_lua_libs.py) of the C libraries Redis links; see that module.
-Divergence: the Lua debugger (SCRIPT DEBUG YES|SYNC, LDB) is not implemented; FUNCTION and
-FCALL (functions.c, function_lua.c) are not implemented; ACL checks from scripts always pass
-(tracered has no ACLs yet); the cluster checks do not apply (no cluster mode).
+Divergence: the Lua debugger (SCRIPT DEBUG YES|SYNC, LDB) is not implemented; ACL checks
+from scripts always pass (tracered has no ACLs yet); the cluster checks do not apply (no
+cluster mode).  FUNCTION and FCALL are in functions.py and function_lua.py (they reuse
+this module's run context and redis.* API).
 Divergence: lupa itself reads the global ``debug`` (for tracebacks) on every call from
 Python into Lua, so the globals' ``__index`` still hands the debug library to C callers;
 scripts get "Script attempted to access nonexistent global variable 'debug'" as in Redis.

@@ -365,8 +365,12 @@ def process_command(c: net.Client) -> bool:
         return True
     if srv.script_timedout and not flags & CMD_ALLOW_BUSY:
         # A script past busy-reply-threshold yields to the event loop (script_lua.py):
-        # only the allow_busy commands (SCRIPT KILL, SHUTDOWN NOSAVE, MULTI ...) run.
-        reject_command(c, shared.slowevalerr)
+        # only the allow_busy commands (SCRIPT KILL, SHUTDOWN NOSAVE, MULTI ...) run.  The
+        # error names the right KILL: SCRIPT KILL for EVAL, FUNCTION KILL for FCALL.
+        from tracered import script_lua
+
+        reject_command(c, shared.slowevalerr if script_lua.script_is_eval()
+                       else shared.slowscripterr)
         return True
     if cflags & net.CLIENT_SLAVE and flags & (CMD_WRITE | CMD_READONLY | CMD_MAY_REPLICATE):
         reject_command_format(c, "Replica can't interact with the keyspace")
