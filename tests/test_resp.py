@@ -447,3 +447,28 @@ def test_need_is_a_lower_bound():
         argv, need = parse_multibulk(data[:cut], 0, MAX_BULK, False, False, st)
         assert argv is None
         assert cut < need <= first_cmd_len, cut
+
+
+def test_canonical_pipeline_fast_path_only_takes_what_it_can_prove():
+    from tracered.resp import parse_canonical_pipeline
+
+    one = b"*3\r\n$3\r\nSET\r\n$5\r\nkey:1\r\n$5\r\nvalue\r\n"
+    two = b"*1\r\n$4\r\nPING\r\n"
+    got = parse_canonical_pipeline(one + two + one, 512 << 20)
+    assert got == [([b"SET", b"key:1", b"value"], 35), ([b"PING"], 49),
+                   ([b"SET", b"key:1", b"value"], 84)]
+    big = b"*1\r\n$10000\r\n" + b"x" * 10000 + b"\r\n"
+    assert parse_canonical_pipeline(big, 512 << 20) == [([b"x" * 10000], len(big))]
+    assert parse_canonical_pipeline(big, 9999) is None             # over proto-max-bulk-len
+    for bad in (
+        b"*3\r\n$03\r\nSET\r\n$5\r\nkey:1\r\n$5\r\nvalue\r\n",     # leading zero: longer
+        one + b"*1\r\n",                                          # a partial command at the end
+        one[:-3],                                                 # a partial payload
+        b"*1\r\n:5\r\n", b"*1\r\n$-1\r\n", b"*0\r\n", b"*-1\r\n",  # not a request
+        b"*1\r\n*1\r\n$1\r\na\r\n",                               # nested array
+        b"PING\r\n", one + b"PING\r\n",                           # inline commands
+        b"*3000000000\r\n",                                       # hiredis would allocate it
+        b"*1\r\n$6\r\n*12345\r\n",                                # looks like one: slow path
+        b"*+1\r\n$1\r\na\r\n", b"*1\r\n$+1\r\na\r\n",              # signs
+    ):
+        assert parse_canonical_pipeline(bad, 512 << 20) is None, bad

@@ -28,7 +28,13 @@ import time
 
 from tracered import shared
 from tracered.ae import AE_BARRIER, AE_READABLE, AE_WRITABLE
-from tracered.resp import MultibulkState, ProtocolError, parse_inline, parse_multibulk
+from tracered.resp import (
+    MultibulkState,
+    ProtocolError,
+    parse_canonical_pipeline,
+    parse_inline,
+    parse_multibulk,
+)
 from tracered.trace.probes import probe
 
 # Client flags (server.h). Same bits, so a learner can compare with CLIENT LIST output.
@@ -337,6 +343,32 @@ def process_input_buffer(c: Client) -> None:
     n = len(buf)
     srv = server
     mbulk = c.mbulk
+    if buf[0] == 42 and mbulk.argv is None and not c.flags & CLIENT_MASTER and \
+            (c.authenticated or not getattr(srv, "default_user_requires_auth", True)) and \
+            not hasattr(parse_multibulk, "__probe__"):
+        # Fast path (resp.py explains why it cannot change any reply): a whole pipeline of
+        # well-formed commands parsed by hiredis.  Not for the master link (its offsets
+        # are per applied command), nor before AUTH (Redis's small pre-auth limits), nor
+        # while processMultibulkBuffer is armed (its probe must see every command).
+        cmds = parse_canonical_pipeline(buf, srv.proto_max_bulk_len)
+        if cmds is not None:
+            try:
+                for argv, end in cmds:
+                    if c.flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY |
+                                  CLIENT_CLOSE_ASAP):
+                        break
+                    pos = end
+                    c.qb_need = 0
+                    c.argv = argv
+                    srv.current_client = c
+                    server_module.process_command(c)
+                    srv.current_client = None
+                    if c.flags & (CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT |
+                                  CLIENT_TRACKING_CACHING):
+                        reset_client_reply_skip(c)
+            finally:
+                _drop_consumed(qb, pos)
+            return
     try:
         while pos < n:
             if c.flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP):
@@ -386,11 +418,15 @@ def process_input_buffer(c: Client) -> None:
             if c.flags & CLIENT_MASTER and not (c.flags & CLIENT_BLOCKED):
                 srv.replication_master_applied(c)
     finally:
-        # Drop what was consumed; the unparsed tail (part of a command) moves to the front.
-        if pos >= len(qb):
-            qb.clear()
-        elif pos:
-            del qb[:pos]
+        _drop_consumed(qb, pos)
+
+
+def _drop_consumed(qb: bytearray, pos: int) -> None:
+    """Drop what was consumed; the unparsed tail (part of a command) moves to the front."""
+    if pos >= len(qb):
+        qb.clear()
+    elif pos:
+        del qb[:pos]
 
 
 def reset_client_reply_skip(c: Client) -> None:
