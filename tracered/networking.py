@@ -130,8 +130,7 @@ class Client:
         self.reply_bytes = 0
         # clientSetDefaultAuth (acl.py keeps default_user_requires_auth in step with the
         # default user's nopass/off flags).
-        self.authenticated = not getattr(server, "default_user_requires_auth",
-                                         server.requirepass)
+        self.authenticated = not server.default_user_requires_auth
         self.user = "default"
         now = time.time()
         self.ctime = now
@@ -327,6 +326,12 @@ def read_query_from_client(el, fd: int, c: Client, mask: int) -> None:
     process_input_buffer(c)
 
 
+def auth_required(c: Client) -> bool:
+    """authRequired: the client has not authenticated and the default user still wants a
+    password (so it may run only no-auth commands, within the small pre-AUTH limits)."""
+    return not c.authenticated and server.default_user_requires_auth
+
+
 @probe("processInputBuffer")
 def process_input_buffer(c: Client) -> None:
     """processInputBuffer: run every whole command in the query buffer, one at a time.
@@ -344,7 +349,7 @@ def process_input_buffer(c: Client) -> None:
     srv = server
     mbulk = c.mbulk
     if buf[0] == 42 and mbulk.argv is None and not c.flags & CLIENT_MASTER and \
-            (c.authenticated or not getattr(srv, "default_user_requires_auth", True)) and \
+            not auth_required(c) and \
             not hasattr(parse_multibulk, "__probe__"):
         # Fast path (resp.py explains why it cannot change any reply): a whole pipeline of
         # well-formed commands parsed by hiredis.  Not for the master link (its offsets
@@ -377,9 +382,7 @@ def process_input_buffer(c: Client) -> None:
                 # A resumed command starts mid-way (at a '$' line): Redis's c->reqtype.
                 if buf[pos] == 42 or mbulk.argv is not None:  # '*'
                     argv, npos = parse_multibulk(buf, pos, srv.proto_max_bulk_len,
-                                                 not c.authenticated and getattr(
-                                                     srv, "default_user_requires_auth",
-                                                     srv.requirepass != ""),
+                                                 auth_required(c),
                                                  c.flags & CLIENT_MASTER != 0, mbulk)
                 else:
                     argv, npos = parse_inline(buf, pos, c.flags & CLIENT_MASTER != 0)

@@ -110,6 +110,9 @@ class Server:
         self.queue_multi_command = None     # multi.py: queueMultiCommand
         self.exec_command_abort = None      # multi.py: execCommandAbort
         self.acl_check_all_perm = None      # acl.py: ACLCheckAllPerm (None: no user restricted)
+        # acl.py: the default user has a password or is off (authRequired's half that
+        # does not depend on the client).  Set at initServer, before any client exists.
+        self.default_user_requires_auth = False
         self.script_timedout = False        # script_lua.py: a busy script yields (-BUSY)
         self.repl_good_slaves_count = 0     # replication.py: replicas within max-lag
         self.propagate_no_multi = False     # active expire: DELs go out one by one
@@ -308,10 +311,8 @@ def process_command(c: net.Client) -> bool:
             % ("DEBUG" if is_debug else "MODULE",
                "enable-debug-command" if is_debug else "enable-module-command"))
         return True
-    # authRequired(): the client has not authenticated *and* the default user still wants
-    # a password (removing requirepass lets waiting clients in, as in Redis).
-    if not c.authenticated and not flags & CMD_NO_AUTH and \
-            getattr(srv, "default_user_requires_auth", True):
+    # Evaluated per command: removing requirepass lets waiting clients in, as in Redis.
+    if not flags & CMD_NO_AUTH and net.auth_required(c):
         reject_command(c, shared.noautherr)
         return True
     cflags = c.flags

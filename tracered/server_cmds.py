@@ -88,7 +88,7 @@ def auth_command(c: net.Client) -> None:
         net.add_reply(c, shared.syntaxerr)
         return
     if len(argv) == 2:
-        if not getattr(server, "default_user_requires_auth", server.requirepass):
+        if not server.default_user_requires_auth:
             net.add_reply_error(c, "AUTH <password> called without any password configured for "
                                    "the default user. Are you sure your configuration is "
                                    "correct?")
@@ -183,7 +183,7 @@ def reset_command(c: net.Client) -> None:
     c.flags &= ~(net.CLIENT_REPLY_OFF | net.CLIENT_REPLY_SKIP | net.CLIENT_REPLY_SKIP_NEXT |
                  net.CLIENT_ASKING | net.CLIENT_READONLY)
     c.user = "default"  # clientSetDefaultAuth
-    c.authenticated = not getattr(server, "default_user_requires_auth", server.requirepass)
+    c.authenticated = not server.default_user_requires_auth
     net.add_reply_status(c, "RESET")
 
 
