@@ -337,40 +337,9 @@ def lua_engine_init_engine() -> LuaEngineCtx | None:
     lupa is missing."""
     if sl._lupa is None:
         return None
-    from tracered import script_lua_libs
-
-    lua = sl._lupa.LuaRuntime(encoding=None, unpack_returned_tuples=True,
-                              register_eval=False, register_builtins=False)
     lctx = sl.LuaCtx()
-    lctx.lua = lua
-    lctx.table_from = lua.table_from
-    lctx.table = lua.table
-    libs = script_lua_libs.load_libraries(lua)
-    py = lua.table_from({
-        b"call": sl._lua_call, b"pcall": sl._lua_pcall, b"unwrap": sl._lua_unwrap,
-        b"log": sl._lua_log, b"setresp": sl._lua_setresp, b"set_repl": sl._lua_set_repl,
-        b"sha1hex": sl._lua_sha1hex, b"acl_check_cmd": sl._lua_acl_check_cmd,
-        b"error_reply": sl._lua_error_reply, b"status_reply": sl._lua_status_reply,
-        b"interrupt": sl._lua_interrupt, b"random": sl._lua_math_random,
-        b"randomseed": sl._lua_math_randomseed,
-        b"version": sl.REDIS_VERSION.encode(), b"version_num": sl._redis_version_num(),
-        b"allowed": lua.table_from([n.encode() for n in sl._ALLOWED_GLOBALS]),
-        b"libs": lua.table_from({k.encode(): v for k, v in libs.items()}),
-    })
-    # debug.setfenv must be taken before the bootstrap hides the debug library.
-    dbg = lua.globals()[b"debug"]
-    setfenv = dbg[b"setfenv"]
-    boot = lua.globals()[b"loadstring"](sl._BOOTSTRAP.encode(), b"=tracered")
-    out = boot(py)
-    lctx.env = out[b"B"]
-    lctx.handler = out[b"handler"]
-    lctx.hook = out[b"hook"]
-    lctx.sethook = out[b"sethook"]
-    lctx.xpcall = out[b"xpcall"]
-    lctx.loadstring = out[b"loadstring"]
-    lctx.classify = out[b"classify"]
-    lctx.collectgarbage = out[b"collectgarbage"]
-    lctx.getinfo = out[b"getinfo"]
+    setfenv = sl.lua_state_init(lctx)
+    lua = lctx.lua
     epy = lua.table_from({b"register_function": lua_register_function,
                           b"load_timedout": _lua_load_timedout})
     setup = lctx.loadstring(_ENGINE_SETUP.encode(), b"=tracered")

@@ -1297,20 +1297,11 @@ def _lua_math_randomseed(*args) -> None:
 # eval.c: the Lua state, the scripts cache, EVAL
 # --------------------------------------------------------------------------------------------
 
-@probe("scriptingInit")
-def scripting_init(setup: bool) -> None:
-    """scriptingInit: a fresh Lua state with the libraries, the redis API and the globals
-    locked; on first use also the fake client the scripts' commands run on."""
-    lctx.lua_scripts = {}
-    lctx.lua_scripts_mem = 0
-    if setup:
-        lctx.lua_client = None
-        server.script_caller = None
-        server.script_timedout = False
-    if _lupa is None:
-        lctx.lua = None
-        _update_memory_stats()
-        return
+def lua_state_init(lctx: LuaCtx):
+    """A new Lua state in ``lctx``: Lua 5.1 with Redis's libraries, the redis.* API and the
+    globals protection (the bootstrap below), and the bootstrap's functions kept in
+    ``lctx``.  Shared by EVAL's state and each function engine's (function_lua.py).
+    Returns ``debug.setfenv`` as it was before the bootstrap hid the debug library."""
     lua = _lupa.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
                            register_builtins=False)
     lctx.lua = lua
@@ -1329,6 +1320,8 @@ def scripting_init(setup: bool) -> None:
         b"allowed": lua.table_from([n.encode() for n in _ALLOWED_GLOBALS]),
         b"libs": lua.table_from({k.encode(): v for k, v in libs.items()}),
     })
+    # debug.setfenv, taken before the bootstrap hides the debug library.
+    setfenv = lua.globals()[b"debug"][b"setfenv"]
     # Compiled under the name "=tracered" so the error handler can tell its frames apart.
     boot = lua.globals()[b"loadstring"](_BOOTSTRAP.encode(), b"=tracered")
     out = boot(py)
@@ -1341,6 +1334,24 @@ def scripting_init(setup: bool) -> None:
     lctx.classify = out[b"classify"]
     lctx.collectgarbage = out[b"collectgarbage"]
     lctx.getinfo = out[b"getinfo"]
+    return setfenv
+
+
+@probe("scriptingInit")
+def scripting_init(setup: bool) -> None:
+    """scriptingInit: a fresh Lua state with the libraries, the redis API and the globals
+    locked; on first use also the fake client the scripts' commands run on."""
+    lctx.lua_scripts = {}
+    lctx.lua_scripts_mem = 0
+    if setup:
+        lctx.lua_client = None
+        server.script_caller = None
+        server.script_timedout = False
+    if _lupa is None:
+        lctx.lua = None
+        _update_memory_stats()
+        return
+    lua_state_init(lctx)
     if lctx.lua_client is None:
         c = net.create_client(None)
         c.flags |= net.CLIENT_SCRIPT | CLIENT_DENY_BLOCKING
