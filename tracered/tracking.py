@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from tracered import db as dbmod
 from tracered import networking as net
-from tracered import shared
+from tracered import pubsub, shared
 from tracered.commands import CMD_PUBSUB, CMD_READONLY, get_keys_from_command
 from tracered.trace.probes import probe
 
@@ -53,7 +53,6 @@ TRACKING_CHANNEL = b"__redis__:invalidate"
 # Header of a RESP2 pubsub message on the invalidation channel; the key array follows.
 _REDIR_MESSAGE_HDR = b"*3\r\n$7\r\nmessage\r\n" + net.bulk(TRACKING_CHANNEL)
 _PUSH_INVALIDATE = b">2\r\n$10\r\ninvalidate\r\n"
-_SILENCED = net.CLIENT_REPLY_OFF | net.CLIENT_REPLY_SKIP
 
 server = None          # the Server, set by init()
 _pending_keys: list = []  # server.tracking_pending_keys: key bytes, or None for a flush
@@ -213,7 +212,8 @@ def send_tracking_message(c: net.Client, payload: bytes, proto: bool) -> None:
         if target is None:
             c.flags |= BROKEN_REDIR
             if c.resp > 2:
-                _push(c, b">2\r\n$21\r\ntracking-redir-broken\r\n:%d\r\n" % redir_id)
+                pubsub.add_reply_pushing(
+                    c, b">2\r\n$21\r\ntracking-redir-broken\r\n:%d\r\n" % redir_id)
             return
         c = target
         using_redirection = True
@@ -224,18 +224,7 @@ def send_tracking_message(c: net.Client, payload: bytes, proto: bool) -> None:
     else:
         return  # a RESP2 client without a subscribed redirect cannot be told
     body = payload if proto else b"*1\r\n$%d\r\n%s\r\n" % (len(payload), payload)
-    _push(c, head + body)
-
-
-def _push(c: net.Client, data: bytes) -> None:
-    """addReply under CLIENT_PUSHING: out-of-band data ignores CLIENT REPLY OFF/SKIP."""
-    silenced = c.flags & _SILENCED
-    if silenced:
-        c.flags &= ~silenced
-        net.add_reply(c, data)
-        c.flags |= silenced
-    else:
-        net.add_reply(c, data)
+    pubsub.add_reply_pushing(c, head + body)
 
 
 def tracking_remember_key_to_broadcast(c, key: bytes) -> None:
