@@ -20,6 +20,7 @@ import pytest
 from conftest import ServerProc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_diff_zset import RawDiff
 from test_t_hash import Raw
 
 from tracered import geo, pqsort
@@ -28,38 +29,6 @@ from tracered import geohash as gh
 PALERMO = ("13.361389", "38.115556", "Palermo")
 CATANIA = ("15.087269", "37.502669", "Catania")
 SICILY = [*PALERMO, *CATANIA]
-
-
-class RawDiff:
-    """The same command to both servers over bare sockets; the reply bytes must match."""
-
-    def __init__(self, tport: int, rport: int, resp: int) -> None:
-        self.t = Raw(tport)
-        self.ref = Raw(rport)
-        self.resp = resp
-        if resp == 3:
-            self.t("HELLO", "3")
-            self.ref("HELLO", "3")
-
-    def close(self) -> None:
-        self.t.close()
-        self.ref.close()
-
-    def both(self, *args) -> tuple[bytes, bytes]:
-        return self.t(*args), self.ref(*args)
-
-    def __call__(self, *args, keys=()) -> bytes:
-        a, b = self.both(*args)
-        assert a == b, f"{args!r}: tracered={a!r} redis={b!r}"
-        for k in keys:
-            self.encoding(k)
-        return a
-
-    def encoding(self, key) -> bytes:
-        return self("OBJECT", "ENCODING", key)
-
-    def digest(self) -> bytes:
-        return self("DEBUG", "DIGEST")
 
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])

@@ -54,7 +54,7 @@ _last_full_ms = 0.0
 def freeze_survivors(srv) -> None:
     """Move every object alive now into the permanent generation (no-op when disabled)."""
     global _last_freeze, _freezes
-    if not getattr(srv, "gc_freeze", True):
+    if not srv.gc_freeze:
         return
     gc.freeze()
     _last_freeze = time.monotonic()
@@ -63,7 +63,7 @@ def freeze_survivors(srv) -> None:
 
 def cron(srv) -> None:
     """serverCron hook: freeze the survivors of the last interval."""
-    if getattr(srv, "gc_freeze", True) and time.monotonic() - _last_freeze >= FREEZE_INTERVAL:
+    if srv.gc_freeze and time.monotonic() - _last_freeze >= FREEZE_INTERVAL:
         freeze_survivors(srv)
 
 
@@ -97,7 +97,7 @@ def full_collection(srv) -> int:
 
 def _on_set(srv) -> None:
     """CONFIG SET gc-freeze no: give the frozen objects back to the collector."""
-    if not getattr(srv, "gc_freeze", True) and gc.get_freeze_count():
+    if not srv.gc_freeze and gc.get_freeze_count():
         gc.unfreeze()
 
 
@@ -105,7 +105,7 @@ def info_lines() -> list[str]:
     counts = gc.get_count()
     stats = gc.get_stats()
     return ["# GC",
-            f"gc_freeze:{'yes' if _enabled() else 'no'}",
+            f"gc_freeze:{'yes' if _server().gc_freeze else 'no'}",
             f"gc_frozen_objects:{gc.get_freeze_count()}",
             f"gc_freezes:{_freezes}",
             f"gc_gen_counts:{counts[0]},{counts[1]},{counts[2]}",
@@ -115,10 +115,6 @@ def info_lines() -> list[str]:
             f"gc_full_collections:{_full_collections}",
             f"gc_last_full_collected:{_last_full_collected}",
             f"gc_last_full_ms:{_last_full_ms:.1f}"]
-
-
-def _enabled() -> bool:
-    return bool(getattr(_server(), "gc_freeze", True))
 
 
 CONFIGS = [StandardConfig("gc-freeze", "bool", 1, MODIFIABLE, on_set=_on_set)]

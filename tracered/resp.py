@@ -191,8 +191,9 @@ def parse_canonical_pipeline(buf: bytes, max_bulk: int) -> list | None:
             if argv.__class__ is not list or not argv:
                 return None
             lens = list(map(len, argv))
-            if max(lens) >= 10000:
-                if max(lens) > max_bulk:
+            longest = max(lens)
+            if longest >= 10000:
+                if longest > max_bulk:
                     return None
                 hdrs = sum(3 + len(str(n)) for n in lens)
             else:

@@ -340,17 +340,18 @@ class Tracing:
         """INFO tracing: whether spans are recorded, and whether the exporter keeps up."""
         rec = self.recorder
         b = self.backend
+        dests = self.destinations()
         lines = ["# Tracing", f"tracing_enabled:{int(rec is not None)}"]
         if rec is not None:
             lines += [f"trace_sample_ratio:{rec.ratio:g}",
                       f"trace_cron_sample_ratio:{rec.cron_ratio:g}",
-                      f"trace_exporters:{','.join(self.destinations())}",
+                      f"trace_exporters:{','.join(dests)}",
                       f"trace_export_mode:{self.mode()}",
                       f"trace_probes_armed:{len(self.armed)}"]
         proc = getattr(b, "proc", None)
         dropped = sum(getattr(x, "dropped", 0) for x in [b, *self.retired] if x is not None)
         lines += [f"trace_exporter_pid:{proc.pid if proc is not None else 0}",
-                  f"trace_file:{self.file_name if 'file' in self.destinations() else ''}",
+                  f"trace_file:{self.file_name if 'file' in dests else ''}",
                   f"trace_units_recorded:{rec.units_recorded if rec is not None else 0}",
                   f"trace_units_handed_off:{self.units_flushed}",
                   f"trace_units_dropped:{dropped}",

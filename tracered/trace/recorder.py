@@ -384,16 +384,16 @@ class Recorder(probes.Sink):
 
     def _make_read_root_wrapper(self, info: probes.ProbeInfo, fn: Callable) -> Callable:
         """readQueryFromClient outside any command: remember the read (for pipeline links)
-        with no token object and no method call on the way in."""
+        without going through enter()'s root lookup and token."""
         rec = self
-        perf = _perf_ns
+        enter_read = self._enter_read
         leave_read = self._leave_read
         generic = self._generic_call
 
         def wrapper(*args, **kw):
             if rec.cur is not None:
                 return generic(info, fn, args, kw)
-            rec.read = [args[2] if len(args) > 2 else None, 0, perf(), len(rec.done)]
+            enter_read(info, args)
             try:
                 return fn(*args, **kw)
             finally:
