@@ -311,8 +311,9 @@ def process_command(c: net.Client) -> bool:
             % ("DEBUG" if is_debug else "MODULE",
                "enable-debug-command" if is_debug else "enable-module-command"))
         return True
-    # Evaluated per command: removing requirepass lets waiting clients in, as in Redis.
-    if not flags & CMD_NO_AUTH and net.auth_required(c):
+    # authRequired (networking.auth_required, inlined: this runs for every command),
+    # evaluated per command: removing requirepass lets waiting clients in, as in Redis.
+    if not c.authenticated and srv.default_user_requires_auth and not flags & CMD_NO_AUTH:
         reject_command(c, shared.noautherr)
         return True
     cflags = c.flags
